@@ -1,0 +1,54 @@
+# Two commands for a fresh machine: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_WORKERS ?= auto
+
+.PHONY: run test install assets lint format check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the lock files change.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build/css/app.css: node_modules/.installed $(wildcard static/scss/*.scss static/scss/*/*.scss)
+	npx sass --load-path=node_modules --no-source-map --style=compressed --quiet-deps \
+		static/scss/app.scss build/css/app.css
+
+install: $(VENV)/.installed node_modules/.installed
+assets: build/css/app.css
+
+run: install assets
+	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py load_demo
+	@echo ""
+	@echo "FCA big rooms is running at http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The whole suite: in parallel, then the tests that stop or start shared services, alone.
+test: install assets
+	$(BIN)/python manage.py makemigrations --check --dry-run -v0
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) node_modules build staticfiles db.sqlite3

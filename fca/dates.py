@@ -1,0 +1,83 @@
+"""Reading the dates people type or paste, the British way (day first), and showing them."""
+
+import re
+from datetime import date, datetime, timedelta
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?: [\d:]+)?$")
+_DAY_MONTH_NAME = re.compile(r"^(\d{1,2})[ \-]([a-z]+)[ \-,]+(\d{2}|\d{4})$")
+_MONTH_NAME_YEAR = re.compile(r"^([a-z]+)[ \-,]+(\d{2}|\d{4})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year + 2000 if year < 100 else year
+
+
+def _month(name: str) -> int:
+    try:
+        return _MONTHS[name]
+    except KeyError:
+        raise ValueError(f"“{name}” is not a month") from None
+
+
+def parse_date(text: str) -> date:
+    """A date from what a person typed: 2024-03-01, 01/03/2024 (day first), 1 Mar 2024,
+    Mar 2024 or 2024-03 (the first of the month). Raises ValueError with a message fit to
+    show the person."""
+    cleaned = " ".join(text.strip().lower().split())
+    if not cleaned:
+        raise ValueError("The date is empty")
+    try:
+        if m := _ISO.match(cleaned):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DAY_FIRST.match(cleaned):
+            return date(_year(m[3]), int(m[2]), int(m[1]))
+        if m := _DAY_MONTH_NAME.match(cleaned):
+            return date(_year(m[3]), _month(m[2]), int(m[1]))
+        if m := _MONTH_NAME_YEAR.match(cleaned):
+            return date(_year(m[2]), _month(m[1]), 1)
+        if m := _YEAR_MONTH.match(cleaned):
+            return date(int(m[1]), int(m[2]), 1)
+    except ValueError as error:
+        if "month" in str(error) and "“" in str(error):
+            raise
+        raise ValueError(f"“{text.strip()}” is not a real date") from None
+    raise ValueError(f"“{text.strip()}” is not a date: write it as 01/03/2024 or 1 Mar 2024")
+
+
+def week_start(day: date) -> date:
+    """The Monday of the week holding ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def format_date(value: date | datetime) -> str:
+    """26 Nov 2026, as the NHS writes dates."""
+    return f"{value.day} {value.strftime('%b %Y')}"

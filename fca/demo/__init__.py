@@ -1,0 +1,140 @@
+"""The demo: two acute trusts, their people and big rooms, with real A&E figures.
+
+For `make run` and trying the app; the management command refuses production settings."""
+
+import csv
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from django.db import transaction
+
+from bigrooms.models import BigRoom, RoomMembership
+from fca.models import Organisation, OrganisationMembership, User
+from measures.models import Measure
+from measures.services import save_data_points
+
+DEMO_PASSWORD = "bigroom-demo-2026"
+DATA = Path(__file__).parent / "ae_attendances_rf4_rr8.csv"
+
+TRUSTS = [
+    {
+        "ods_code": "RF4",
+        "name": "Barking, Havering and Redbridge University Hospitals NHS Trust",
+        "room": "Emergency department flow (Queen's Hospital)",
+        "people": {
+            "coach": ("coach@bhr.demo.nhs.uk", "Amira Khan"),
+            "member": ("member@bhr.demo.nhs.uk", "Ben Clarke"),
+            "qi_lead": ("qilead@bhr.demo.nhs.uk", "Grace Obi"),
+        },
+    },
+    {
+        "ods_code": "RR8",
+        "name": "Leeds Teaching Hospitals NHS Trust",
+        "room": "Emergency department flow (Leeds General Infirmary)",
+        "people": {
+            "coach": ("coach@leeds.demo.nhs.uk", "Owen Davies"),
+            "member": ("member@leeds.demo.nhs.uk", "Priya Shah"),
+            "qi_lead": ("qilead@leeds.demo.nhs.uk", "Harriet Moore"),
+        },
+    },
+]
+ACADEMY_ADMIN = ("admin@academy.demo.nhs.uk", "Sam Patel")
+
+
+def demo_sign_ins() -> list[tuple[str, str, str]]:
+    """(role, email, organisation) of each demo person; all share DEMO_PASSWORD."""
+    rows = []
+    for trust in TRUSTS:
+        for role, (email, _name) in trust["people"].items():
+            rows.append((role.replace("_", " ").replace("qi", "QI"), email, trust["name"]))
+    rows.append(("academy admin", ACADEMY_ADMIN[0], "the academy"))
+    return rows
+
+
+def _monthly_totals(ods_code: str) -> list[tuple[date, int, int]]:
+    """(month, attendances, breaches) of every department type of one trust."""
+    totals: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    with DATA.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["org_code"] == ods_code:
+                month = date.fromisoformat(row["period"])
+                totals[month][0] += int(row["attendances"])
+                totals[month][1] += int(row["breaches"])
+    return [(month, a, b) for month, (a, b) in sorted(totals.items())]
+
+
+def _person(email: str, name: str, **fields) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, **fields)
+    return user
+
+
+def load_demo() -> None:
+    with transaction.atomic():
+        _person(*ACADEMY_ADMIN, is_academy_admin=True)
+        for trust in TRUSTS:
+            organisation, _ = Organisation.objects.get_or_create(
+                ods_code=trust["ods_code"],
+                defaults={"name": trust["name"], "kind": Organisation.Kind.ACUTE_TRUST},
+            )
+            people = {role: _person(*who) for role, who in trust["people"].items()}
+            for role, user in people.items():
+                OrganisationMembership.objects.get_or_create(
+                    user=user,
+                    organisation=organisation,
+                    defaults={"role": "qi_lead" if role == "qi_lead" else "staff"},
+                )
+            room, _ = BigRoom.objects.get_or_create(
+                host=organisation,
+                name=trust["room"],
+                defaults={
+                    "purpose": "Patients are seen, treated and admitted or discharged within "
+                    "four hours of arriving in the emergency department."
+                },
+            )
+            RoomMembership.objects.get_or_create(
+                room=room,
+                user=people["coach"],
+                defaults={"role": RoomMembership.Role.CLINICAL_COACH},
+            )
+            RoomMembership.objects.get_or_create(
+                room=room, user=people["member"], defaults={"role": RoomMembership.Role.MEMBER}
+            )
+            _load_measures(room, trust["ods_code"])
+
+
+def _load_measures(room: BigRoom, ods_code: str) -> None:
+    months = _monthly_totals(ods_code)
+    performance, _ = Measure.objects.get_or_create(
+        room=room,
+        name="Patients seen within 4 hours",
+        defaults={
+            "unit": "%",
+            "improvement": Measure.Improvement.INCREASE,
+            "frequency": Measure.Frequency.MONTHLY,
+        },
+    )
+    attendances, _ = Measure.objects.get_or_create(
+        room=room,
+        name="A&E attendances",
+        defaults={
+            "unit": "attendances",
+            "improvement": Measure.Improvement.NEUTRAL,
+            "frequency": Measure.Frequency.MONTHLY,
+        },
+    )
+    save_data_points(
+        measure=performance,
+        rows=[
+            (line, month, round(100 * (1 - breaches / total), 2))
+            for line, (month, total, breaches) in enumerate(months, start=2)
+        ],
+    )
+    save_data_points(
+        measure=attendances,
+        rows=[
+            (line, month, float(total)) for line, (month, total, _) in enumerate(months, start=2)
+        ],
+    )

@@ -1,0 +1,76 @@
+"""Forms shared across the apps, styled for the NHS.UK frontend."""
+
+from django import forms
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
+
+
+class NHSFormMixin:
+    """Give every widget its NHS.UK class and point it at its hint and error message."""
+
+    CLASSES = {
+        forms.Textarea: "nhsuk-textarea",
+        forms.Select: "nhsuk-select",
+        forms.RadioSelect: "",
+        forms.CheckboxInput: "nhsuk-checkboxes__input",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            css = next(
+                (c for kind, c in self.CLASSES.items() if isinstance(widget, kind)), "nhsuk-input"
+            )
+            if css:
+                widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
+            if field.help_text:
+                bound = self[name]
+                widget.attrs["aria-describedby"] = f"{bound.auto_id}-hint"
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["aria-describedby"] = " ".join(
+                    filter(
+                        None, [widget.attrs.get("aria-describedby"), f"{self[name].auto_id}-error"]
+                    )
+                )
+                css = widget.attrs.get("class", "")
+                if css.startswith("nhsuk-") and "--error" not in css:
+                    widget.attrs["class"] = f"{css} {css.split()[0]}--error"
+
+
+class SignInForm(NHSFormMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Enter a correct email address and password. The password is case-sensitive.",
+        "inactive": "This account has been disabled. Ask your QI lead or academy admin.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email address"
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "email", "spellcheck": "false"}
+        )
+        self.fields["password"].widget.attrs["autocomplete"] = "current-password"
+
+
+class NHSPasswordResetForm(NHSFormMixin, PasswordResetForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Email address"
+
+
+class NHSSetPasswordForm(NHSFormMixin, SetPasswordForm):
+    pass
+
+
+class NHSPasswordChangeForm(NHSFormMixin, PasswordChangeForm):
+    pass

@@ -1,0 +1,127 @@
+"""People, organisations and organisation-wide roles.
+
+Room memberships (coach, member, partner, viewer, data contributor) live with the room in
+bigrooms.models: room membership, not employer, is what grants access to a room.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        ACUTE_TRUST = "acute_trust", "Acute trust"
+        COMMUNITY_TRUST = "community_trust", "Community trust"
+        MENTAL_HEALTH_TRUST = "mental_health_trust", "Mental health trust"
+        AMBULANCE_TRUST = "ambulance_trust", "Ambulance trust"
+        GP_PRACTICE = "gp_practice", "GP practice"
+        SOCIAL_CARE = "social_care", "Social care"
+        HOSPICE = "hospice", "Hospice"
+        ICB = "icb", "Integrated care board"
+        HEALTH_BOARD = "health_board", "Health board"
+        OTHER = "other", "Other"
+
+    class Nation(models.TextChoices):
+        ENGLAND = "england", "England"
+        SCOTLAND = "scotland", "Scotland"
+        WALES = "wales", "Wales"
+        NORTHERN_IRELAND = "northern_ireland", "Northern Ireland"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField("type", max_length=30, choices=Kind.choices)
+    nation = models.CharField(max_length=20, choices=Nation.choices, default=Nation.ENGLAND)
+    # The NHS Organisation Data Service code, where the organisation has one (RF4, 7A1...).
+    ods_code = models.CharField("ODS code", max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ods_code"],
+                condition=~models.Q(ods_code=""),
+                name="organisation_unique_ods_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("A user needs an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True, is_academy_admin=True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str) -> "User":
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    # Django admin access, for the people who run the service.
+    is_staff = models.BooleanField(default=False)
+    # The academy admin role is platform-wide: organisations, cohorts, coaches, programme.
+    is_academy_admin = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_unique_email_any_case")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class OrganisationMembership(models.Model):
+    class Role(models.TextChoices):
+        QI_LEAD = "qi_lead", "QI lead"
+        VIEWER = "viewer", "Viewer"
+        # Works for the organisation; no organisation-wide view of its rooms.
+        STAFF = "staff", "Staff"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="org_memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        ordering = ["organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="one_membership_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}, {self.organisation}"
+
+    @property
+    def reads_all_rooms(self) -> bool:
+        return self.role in {self.Role.QI_LEAD, self.Role.VIEWER}

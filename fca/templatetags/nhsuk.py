@@ -1,0 +1,41 @@
+"""Template tags for the NHS.UK frontend, reading its markup from the npm package."""
+
+import re
+from functools import cache
+
+from django import template
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from fca.dates import format_date
+
+register = template.Library()
+
+_HEADER_TEMPLATE = "node_modules/nhsuk-frontend/dist/nhsuk/components/header/template.njk"
+
+
+@cache
+def _logo_path() -> str:
+    """The NHS logo's outline, taken from the installed package rather than copied here."""
+    source = (settings.BASE_DIR / _HEADER_TEMPLATE).read_text(encoding="utf-8")
+    match = re.search(
+        r'<svg class="nhsuk-header__logo".*?<path fill="currentcolor" d="([^"]+)"', source, re.S
+    )
+    return match[1] if match else ""
+
+
+@register.simple_tag
+def nhs_logo() -> SafeString:
+    return format_html(
+        '<svg class="nhsuk-header__logo" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 80"'
+        ' height="40" width="100" focusable="false" role="img" aria-label="NHS">'
+        '<title>NHS</title><path fill="currentcolor" d="{}"/></svg>',
+        _logo_path(),
+    )
+
+
+@register.filter
+def nhs_date(value) -> str:
+    """26 Nov 2026."""
+    return format_date(value) if value else ""

@@ -1,0 +1,58 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from fca import views
+from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
+
+accounts = [
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(form_class=NHSPasswordResetForm),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=NHSSetPasswordForm),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(form_class=NHSPasswordChangeForm),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("account/", include(accounts)),
+    path("", include("bigrooms.urls")),
+    path("", include("measures.urls")),
+]
+
+handler403 = "fca.errors.permission_denied"
+handler404 = "fca.errors.page_not_found"
+handler500 = "fca.errors.server_error"

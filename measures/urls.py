@@ -1,0 +1,11 @@
+from django.urls import path
+
+from measures import views
+
+urlpatterns = [
+    path("rooms/<int:room_id>/measures/new/", views.measure_create, name="measure_create"),
+    path("measures/<int:measure_id>/", views.measure_detail, name="measure_detail"),
+    path("measures/<int:measure_id>/chart-status/", views.chart_status, name="chart_status"),
+    path("measures/<int:measure_id>/points/add/", views.add_point, name="add_point"),
+    path("measures/<int:measure_id>/points/paste/", views.paste_points, name="paste_points"),
+]
