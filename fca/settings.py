@@ -158,6 +158,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day, in seconds
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "fca.throttling.sign_in_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
@@ -188,6 +190,10 @@ STORAGES = {
 # The NHS.UK package ships source maps and templates we never serve; skip post-processing
 # errors for maps that point at files not in the package.
 WHITENOISE_MANIFEST_STRICT = False
+# Outside production, serve straight from the packages and look files up per request (no
+# scan at start-up, no collectstatic needed for `make run` or the tests).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # Caching stays in process: nothing on the save path may depend on Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -211,6 +217,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Recomputes are idempotent: redeliver a task cut off by a lost connection rather than drop it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing happens after a save has committed: fail fast when Redis is away and let the
 # sweep catch up, rather than hold the person's request.
@@ -262,6 +270,9 @@ if PRODUCTION:
     # The reverse proxy terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    # Joining the HSTS preload list binds the domain and its subdomains to HTTPS for good:
+    # that is the deploying organisation's decision (SECURE_HSTS_PRELOAD), not a default.
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 LOGGING = {
     "version": 1,

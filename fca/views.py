@@ -9,6 +9,7 @@ from bigrooms.models import BigRoom
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     rooms = (
         BigRoom.objects.visible_to(request.user)

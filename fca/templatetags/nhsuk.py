@@ -39,3 +39,11 @@ def nhs_logo() -> SafeString:
 def nhs_date(value) -> str:
     """26 Nov 2026."""
     return format_date(value) if value else ""
+
+
+@register.filter
+def number(value) -> str:
+    """A value as people write it: 18,788 or 88.5, without padding or float noise."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value):,.10g}"

@@ -5,7 +5,8 @@ document.querySelectorAll("[data-figure]").forEach(function (element) {
   var figure = JSON.parse(source.textContent);
   window.Plotly.newPlot(element, figure.data, figure.layout, {
     responsive: true,
-    displaylogo: false,
-    modeBarButtonsToRemove: ["select2d", "lasso2d"],
+    // No toolbar: its buttons would sit inside the chart's role="img", and the same data
+    // is in the table below for anyone who cannot use the picture.
+    displayModeBar: false,
   });
 });

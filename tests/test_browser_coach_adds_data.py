@@ -1,0 +1,64 @@
+"""In a real browser: the demo coach signs in, adds a value and sees the chart update."""
+
+import pytest
+
+from fca.demo import DEMO_PASSWORD, load_demo
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_demo_coach_adds_a_value_and_sees_the_chart_update(web, transactional_db):
+    load_demo()
+    page = web.page
+
+    web.goto("/")
+    assert page.get_by_role("heading", name="Sign in to FCA big rooms").is_visible()
+    page.get_by_label("Email address").fill("coach@bhr.demo.nhs.uk")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    web.check()
+    assert page.get_by_role("heading", name="This week").is_visible()
+    assert "Barking, Havering and Redbridge" in page.get_by_test_id("header-context").inner_text()
+
+    page.get_by_role("link", name="Emergency department flow (Queen's Hospital)").click()
+    web.check()
+    page.get_by_role("link", name="Patients seen within 4 hours").click()
+    web.check()
+    summary = page.get_by_test_id("chart-summary")
+    assert "36 monthly points, the latest for March 2019." in summary.inner_text()
+    page.wait_for_function("document.querySelector('#chart .main-svg') !== null")
+    assert page.evaluate("document.getElementById('chart').data[0].x.length") == 36
+
+    page.get_by_label("Date", exact=True).fill("01/04/2019")
+    page.get_by_label("Value", exact=True).fill("88.5")
+    page.get_by_role("button", name="Save value").click()
+    web.check()
+    assert page.get_by_text("Value saved.").is_visible()
+    page.wait_for_function("document.getElementById('chart').data[0].x.length === 37")
+    assert "37 monthly points, the latest for April 2019." in summary.inner_text()
+    assert page.get_by_test_id("data-table").locator("tbody tr").first.inner_text().split() == [
+        "April",
+        "2019",
+        "88.5",
+    ]
+
+
+def test_a_bad_value_is_explained_on_the_page(web, transactional_db):
+    load_demo()
+    page = web.page
+    web.goto("/account/sign-in/?next=/")
+    page.get_by_label("Email address").fill("coach@bhr.demo.nhs.uk")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    web.check()
+    page.get_by_role("link", name="Emergency department flow (Queen's Hospital)").click()
+    web.check()
+    page.get_by_role("link", name="A&E attendances").click()
+    web.check()
+    page.get_by_label("Date", exact=True).fill("31/04/2019")
+    page.get_by_label("Value", exact=True).fill("lots")
+    page.get_by_role("button", name="Save value").click()
+    web.check()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    assert page.get_by_role("link", name="“31/04/2019” is not a real date").is_visible()
+    assert page.get_by_role("link", name="“lots” is not a number").is_visible()

@@ -1,0 +1,128 @@
+"""The access walker: every URL pattern, every method, every role, against the rules.
+
+A URL pattern without a rule, or with a parameter that has no id registered, is itself a
+failure: no page ships unwalked.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+ROLES = ("anonymous", "alice", "bob", "dana", "charlie", "quinn", "vera", "ada")
+METHODS = ("GET", "POST")
+ROOM_READERS = {"alice", "bob", "dana", "quinn", "vera", "ada"}
+ROOM_COACHES = {"alice"}
+ROOM_DATA = {"alice", "dana"}
+
+# What each kind of page answers each role: "ok", 403, 404 (anonymous: sign in, always).
+KINDS = {
+    "public": lambda role: "ok",
+    "signed_in": lambda role: "ok",
+    "room_read": lambda role: "ok" if role in ROOM_READERS else 404,
+    "room_manage": lambda role: (
+        "ok" if role in ROOM_COACHES else 403 if role in ROOM_READERS else 404
+    ),
+    "room_data": lambda role: "ok" if role in ROOM_DATA else 403 if role in ROOM_READERS else 404,
+}
+
+# Every named URL: the methods it accepts and the kind of access each needs.
+RULES = {
+    "login": {"GET": "public", "POST": "public"},
+    "logout": {"POST": "public"},
+    "password_reset": {"GET": "public", "POST": "public"},
+    "password_reset_done": {"GET": "public"},
+    "password_reset_confirm": {"GET": "public", "POST": "public"},
+    "password_reset_complete": {"GET": "public"},
+    "health": {"GET": "public"},
+    "home": {"GET": "signed_in"},
+    "password_change": {"GET": "signed_in", "POST": "signed_in"},
+    "password_change_done": {"GET": "signed_in"},
+    "room_detail": {"GET": "room_read"},
+    "measure_create": {"GET": "room_manage", "POST": "room_manage"},
+    "measure_detail": {"GET": "room_read"},
+    "chart_status": {"GET": "room_read"},
+    "add_point": {"POST": "room_data"},
+    "paste_points": {"POST": "room_data"},
+}
+
+
+def ids_for(cast) -> dict:
+    """A real object's id for every URL parameter, all in the cast's North room."""
+    return {
+        "room_id": cast.room.pk,
+        "measure_id": cast.measure.pk,
+        "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
+        "token": default_token_generator.make_token(cast.bob),
+    }
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    params: tuple[str, ...]
+
+
+def routes(patterns=None) -> list[Route]:
+    found = []
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            found.extend(routes(entry.url_patterns))
+        elif isinstance(entry, URLPattern):
+            found.append(Route(entry.name or f"<unnamed {entry.pattern}>", _params(entry)))
+    return found
+
+
+def _params(entry: URLPattern) -> tuple[str, ...]:
+    return tuple(entry.pattern.converters) if hasattr(entry.pattern, "converters") else ()
+
+
+def _verdict(response) -> str | int:
+    if response.status_code == 302 and "/account/sign-in/" in response["Location"]:
+        return "sign in"
+    if response.status_code in (200, 302, 400):
+        return "ok"
+    return response.status_code
+
+
+def _clients(cast) -> dict[str, Client]:
+    clients = {"anonymous": Client()}
+    for role in ROLES[1:]:
+        clients[role] = Client()
+        clients[role].force_login(getattr(cast, role))
+    return clients
+
+
+def walk(cast, *, rules=RULES) -> list[str]:
+    """Every mismatch between what a role got and what it should get, as sentences."""
+    problems = []
+    ids = ids_for(cast)
+    for route in routes():
+        if route.name not in rules:
+            problems.append(f"{route.name}: no rule in the walker; add one")
+            continue
+        missing = [p for p in route.params if p not in ids]
+        if missing:
+            problems.append(f"{route.name}: no id registered for {', '.join(missing)}")
+            continue
+        url = reverse(route.name, kwargs={p: ids[p] for p in route.params})
+        clients = _clients(cast)  # afresh for each page: signing out ends a session
+        for method in METHODS:
+            kind = rules[route.name].get(method)
+            for role in ROLES:
+                response = clients[role].generic(method, url)
+                got = _verdict(response)
+                if kind is None:
+                    expected = "sign in" if role == "anonymous" and got == "sign in" else 405
+                elif role == "anonymous" and kind != "public":
+                    expected = "sign in"
+                else:
+                    expected = KINDS[kind](role)
+                if kind == "public" and got == "sign in":
+                    got = "ok"  # signing out, or a finished reset, leads to the sign-in page
+                if got != expected:
+                    problems.append(f"{method} {url} as {role}: got {got}, expected {expected}")
+    return problems
