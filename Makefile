@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install assets lint format check clean
+.PHONY: run test install assets lock lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ build/css/app.css: node_modules/.installed $(wildcard static/scss/*.scss static/
 install: $(VENV)/.installed node_modules/.installed
 assets: build/css/app.css
 
+# Browser tests drive Debian's chromium; never a browser downloaded by a test tool.
+/usr/bin/chromium:
+	@echo "Installing Debian's chromium for the browser tests"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
 run: install assets
 	$(BIN)/python manage.py migrate --no-input -v0
 	$(BIN)/python manage.py load_demo
@@ -37,10 +43,15 @@ run: install assets
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite: in parallel, then the tests that stop or start shared services, alone.
-test: install assets
+test: install assets /usr/bin/chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# After changing dependencies in pyproject.toml: pin them again in requirements.lock.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 lint:
 	$(BIN)/ruff check .
