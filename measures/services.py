@@ -4,7 +4,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -57,7 +57,13 @@ def add_data_point(*, measure: Measure, day: date, value: float) -> DataPoint:
                     f"({existing.value:g})"
                 ]
             )
-        point = DataPoint.objects.create(measure=measure, period=period, value=value)
+        try:
+            with transaction.atomic():
+                point = DataPoint.objects.create(measure=measure, period=period, value=value)
+        except IntegrityError:  # someone saved the same period a moment ago
+            raise DataError(
+                [f"There is already a value for {describe_period(measure, period)}"]
+            ) from None
         _mark_stale(measure)
     return point
 

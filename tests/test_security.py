@@ -18,7 +18,9 @@ PRODUCTION = {
 
 
 def _manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("DJANGO_DEBUG",)}
+    # The browser tests' async switch belongs to the test process, not to a deployment.
+    unwanted = ("DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if k not in unwanted}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -89,3 +91,11 @@ def test_the_health_check_answers_without_sign_in(client, db):
     response = client.get(reverse("health"))
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_server_error_page_renders_even_without_the_request_context(rf, db):
+    from fca.errors import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.content.decode()

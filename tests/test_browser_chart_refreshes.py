@@ -1,0 +1,39 @@
+"""In a real browser: a page whose chart is behind its data says so, then updates itself."""
+
+from datetime import date
+
+import pytest
+from django.db.models import F
+
+from measures import services
+from measures.models import DataPoint, Measure
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, transactional_db):
+    services.save_data_points(
+        measure=cast.measure,
+        rows=[(n, date(2026, 1, 5 + 7 * n), 30.0 + n % 3) for n in range(3)],
+    )
+    # A value saved while the worker is away: the data moved on, the chart did not.
+    DataPoint.objects.create(measure=cast.measure, period=date(2026, 2, 2), value=41.0)
+    Measure.objects.filter(pk=cast.measure.pk).update(data_version=F("data_version") + 1)
+    page = web.page
+
+    web.goto(f"/account/sign-in/?next=/measures/{cast.measure.pk}/")
+    page.get_by_label("Email address").fill(cast.dana.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    web.check()
+    assert page.get_by_test_id("recalculating").is_visible()
+    assert "3 weekly points" in page.get_by_test_id("chart-summary").inner_text()
+
+    services.recompute_chart(measure_id=cast.measure.pk)  # what the worker does
+    page.get_by_test_id("recalculating").wait_for(state="detached", timeout=10_000)
+    page.wait_for_load_state("load")
+    web.check()
+    assert "4 weekly points, the latest for the week starting 2 Feb 2026." in (
+        page.get_by_test_id("chart-summary").inner_text()
+    )
