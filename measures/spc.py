@@ -1,24 +1,43 @@
-"""The chart engine: statistical process control, pure Python (no Django).
+"""The chart engine: statistical process control, pure (numpy; no Django).
 
 XmR charts as NHS England's Making Data Count teaches them, computed exactly as the
-NHSRplotthedots package does (see shared/SPC.md §1). This first version gives the limits
-and the points outside them; the other special-cause rules, phases and icons follow.
+NHSRplotthedots package (0.2.2) does; shared/SPC.md states the rules. Every series and
+phase is laid end to end in flat arrays, so a whole organisation's measures are computed
+at once with vectorised numpy rather than a Python loop per series.
 """
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from __future__ import annotations
 
-# Constants of the XmR chart as Making Data Count uses them (2.66, not 3 / 1.128).
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from measures.signals import (
+    POINT_TYPES,
+    RULES,
+    assurance_icon,
+    special_causes,
+    variation_icon,
+)
+
+# Making Data Count's constants: 2.66 exactly (not 3 / 1.128), and the screening factor.
 LIMIT_FACTOR = 2.66
 SCREEN_FACTOR = 3.267
 SHORT_PHASE = 13
+MIN_BASELINE = 12
 
-IMPROVEMENTS = ("increase", "decrease", "neutral")
+IMPROVEMENTS = {"increase": 1, "decrease": -1, "neutral": 0}
+TWO_IN_THREE = ("ptd", "mdc2023")
+RUN_LENGTHS = (6, 7)
 
 
 @dataclass(frozen=True)
 class XmrGroup:
+    """One phase: its span (0-based, end exclusive) and limits; None where undefined."""
+
     start: int
     end: int
     mean: float | None
@@ -34,80 +53,289 @@ class XmrGroup:
 class XmrPoint:
     rule: str | None
     point_type: str
+    # +1 high or increasing, -1 low or decreasing, 0 for common cause.
+    direction: int
 
 
-@dataclass(frozen=True)
 class XmrResult:
-    groups: list[XmrGroup]
-    points: list[XmrPoint] = field(default_factory=list)
+    """An XmR chart. Per-point records are built from the columnar arrays on first use."""
 
+    def __init__(
+        self,
+        *,
+        groups: list[XmrGroup],
+        rule_codes: np.ndarray,
+        type_codes: np.ndarray,
+        directions: np.ndarray,
+        variation_icon: str | None,
+        assurance_icon: str | None,
+    ):
+        self.groups = groups
+        self.rule_codes = rule_codes
+        self.type_codes = type_codes
+        self.directions = directions
+        self.variation_icon = variation_icon
+        self.assurance_icon = assurance_icon
 
-def _direction_sign(improvement: str) -> int:
-    return {"increase": 1, "decrease": -1, "neutral": 0}[improvement]
+    @cached_property
+    def points(self) -> list[XmrPoint]:
+        return [
+            XmrPoint(rule=RULES[r], point_type=POINT_TYPES[t], direction=d)
+            for r, t, d in zip(
+                self.rule_codes.tolist(),
+                self.type_codes.tolist(),
+                self.directions.tolist(),
+                strict=True,
+            )
+        ]
 
-
-def _limits(values: Sequence[float], *, screen_outliers: bool) -> XmrGroup:
-    n = len(values)
-    mean = math.fsum(values) / n
-    if n < 2:
-        return XmrGroup(0, n, mean, None, None, None, None, None, n < SHORT_PHASE)
-    ranges = [abs(values[i] - values[i - 1]) for i in range(1, n)]
-    amr = math.fsum(ranges) / len(ranges)
-    if screen_outliers:
-        kept = [r for r in ranges if r < SCREEN_FACTOR * amr]
-        # A constant series screens out every range: the limits are undefined.
-        amr = math.fsum(kept) / len(kept) if kept else None
-    if amr is None:
-        return XmrGroup(0, n, mean, None, None, None, None, None, n < SHORT_PHASE)
-    width = LIMIT_FACTOR * amr
-    two_sigma = 2 * LIMIT_FACTOR / 3 * amr
-    return XmrGroup(
-        start=0,
-        end=n,
-        mean=mean,
-        mean_moving_range=amr,
-        lower=mean - width,
-        upper=mean + width,
-        lower_2sigma=mean - two_sigma,
-        upper_2sigma=mean + two_sigma,
-        short=n < SHORT_PHASE,
-    )
+    def __repr__(self) -> str:
+        return f"XmrResult(groups={self.groups!r}, variation_icon={self.variation_icon!r})"
 
 
 def xmr(
     values: Sequence[float],
     *,
     improvement: str = "neutral",
+    rebase_at: Sequence[int] = (),
+    fix_after_n_points: int | None = None,
     screen_outliers: bool = True,
+    target: float | None = None,
+    shift_length: int = 7,
+    trend_length: int = 7,
+    two_in_three: str = "ptd",
 ) -> XmrResult:
-    """An XmR chart of one phase: mean, limits and the points outside them."""
+    """An XmR chart of one series, with every Making Data Count rule and both icons."""
+    return xmr_many(
+        [values],
+        improvement=improvement,
+        rebase_at=rebase_at,
+        fix_after_n_points=fix_after_n_points,
+        screen_outliers=screen_outliers,
+        target=target,
+        shift_length=shift_length,
+        trend_length=trend_length,
+        two_in_three=two_in_three,
+    )[0]
+
+
+@dataclass(frozen=True)
+class _Options:
+    improvement: int
+    rebase_at: tuple[int, ...]
+    fix_after_n_points: int | None
+    screen_outliers: bool
+    target: float | None
+    shift_length: int
+    trend_length: int
+    mdc2023: bool
+
+
+def _options(n: int, given: Mapping) -> _Options:
+    """Check one series' options; ValueError with a message fit to show a person."""
+    improvement = given.get("improvement", "neutral")
     if improvement not in IMPROVEMENTS:
-        raise ValueError(f"The direction of improvement must be one of {', '.join(IMPROVEMENTS)}")
-    values = [float(v) for v in values]
-    if not values:
-        return XmrResult(groups=[], points=[])
-    if any(math.isnan(v) or math.isinf(v) for v in values):
-        raise ValueError("Every value must be a number")
-    group = _limits(values, screen_outliers=screen_outliers)
-    sign = _direction_sign(improvement)
-    points = []
-    for value in values:
-        side = 0
-        if group.upper is not None and value > group.upper:
-            side = 1
-        elif group.lower is not None and value < group.lower:
-            side = -1
-        points.append(_point(side, sign))
-    return XmrResult(groups=[group], points=points)
+        raise ValueError(
+            f"The direction of improvement must be increase, decrease or neutral, "
+            f"not {improvement!r}"
+        )
+    fix = given.get("fix_after_n_points")
+    if fix is not None and (not isinstance(fix, int | np.integer) or fix < MIN_BASELINE):
+        raise ValueError(f"A baseline needs at least {MIN_BASELINE} points, not {fix}")
+    rebase = sorted({int(i) for i in given.get("rebase_at", ()) or ()})
+    for index in rebase:
+        if not 0 < index < n:
+            raise ValueError(
+                f"A new phase must start at a point of the data after the first; "
+                f"point {index + 1} is not one (the data has {n} points)"
+            )
+    lengths = {}
+    for name in ("shift_length", "trend_length"):
+        lengths[name] = given.get(name, 7)
+        if lengths[name] not in RUN_LENGTHS:
+            raise ValueError(f"The {name.replace('_', ' ')} must be 6 or 7 points")
+    two_in_three = given.get("two_in_three", "ptd")
+    if two_in_three not in TWO_IN_THREE:
+        raise ValueError("The two-in-three rule must be 'ptd' or 'mdc2023'")
+    target = given.get("target")
+    if target is not None:
+        target = float(target)
+        if not math.isfinite(target):
+            raise ValueError("The target must be a number")
+    return _Options(
+        improvement=IMPROVEMENTS[improvement],
+        rebase_at=tuple(rebase),
+        fix_after_n_points=fix,
+        screen_outliers=bool(given.get("screen_outliers", True)),
+        target=target,
+        shift_length=lengths["shift_length"],
+        trend_length=lengths["trend_length"],
+        mdc2023=two_in_three == "mdc2023",
+    )
 
 
-def _point(side: int, sign: int) -> XmrPoint:
-    if side == 0:
-        return XmrPoint(rule=None, point_type="common_cause")
-    if sign == 0:
-        kind = "special_cause_neutral_high" if side > 0 else "special_cause_neutral_low"
-    elif side * sign > 0:
-        kind = "special_cause_improvement"
-    else:
-        kind = "special_cause_concern"
-    return XmrPoint(rule="outside_limits", point_type=kind)
+def _as_values(series: Sequence[float]) -> np.ndarray:
+    try:
+        array = np.asarray(series, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("Every value must be a number") from None
+    if array.ndim != 1:
+        raise ValueError("Give the values as one list of numbers")
+    if not np.isfinite(array).all():
+        raise ValueError("Every value must be a number: a measure stores no gaps")
+    return array
+
+
+def xmr_many(
+    series: Sequence[Sequence[float]],
+    options: Sequence[Mapping] | None = None,
+    **common,
+) -> list[XmrResult]:
+    """XmR charts of many series at once (series may differ in length).
+
+    ``options``, when given, holds one dict per series (improvement, target, rebase_at,
+    fix_after_n_points…) laid over the ``common`` keyword options."""
+    arrays = [_as_values(s) for s in series]
+    if options is not None and len(options) != len(arrays):
+        raise ValueError("Give one set of options per series")
+    opts = [
+        _options(len(a), {**common, **(options[i] if options is not None else {})})
+        for i, a in enumerate(arrays)
+    ]
+    if not arrays:
+        return []
+    layout = _Layout(arrays, opts)
+    limits = _limits(layout, opts)
+    rules, types, directions = special_causes(
+        layout.values,
+        centre=limits.mean[layout.segment],
+        lower=limits.lower[layout.segment],
+        upper=limits.upper[layout.segment],
+        lower_2sigma=limits.lower_2sigma[layout.segment],
+        upper_2sigma=limits.upper_2sigma[layout.segment],
+        segment=layout.segment,
+        improvement=layout.per_point(np.array([o.improvement for o in opts])),
+        shift_length=layout.per_point(np.array([o.shift_length for o in opts])),
+        trend_length=layout.per_point(np.array([o.trend_length for o in opts])),
+        mdc2023=layout.per_point(np.array([o.mdc2023 for o in opts])),
+    )
+    return [
+        _result(layout, limits, opts[i], i, rules, types, directions) for i in range(len(arrays))
+    ]
+
+
+class _Layout:
+    """Every series' points end to end; a segment is one phase of one series."""
+
+    def __init__(self, arrays: list[np.ndarray], opts: list[_Options]):
+        self.values = np.concatenate(arrays) if arrays else np.empty(0)
+        self.lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        self.series_start = np.concatenate(([0], np.cumsum(self.lengths)[:-1]))
+        starts, fixes, owners = [], [], []
+        for i, (a, o) in enumerate(zip(arrays, opts, strict=True)):
+            if len(a) == 0:
+                continue
+            phase_starts = (0, *o.rebase_at)
+            starts.extend(self.series_start[i] + np.array(phase_starts))
+            fixes.extend([o.fix_after_n_points or 0] * len(phase_starts))
+            owners.extend([i] * len(phase_starts))
+        self.seg_start = np.array(starts, dtype=np.int64)
+        self.seg_end = np.append(self.seg_start[1:], len(self.values)).astype(np.int64)
+        self.seg_len = self.seg_end - self.seg_start
+        self.seg_series = np.array(owners, dtype=np.int64)
+        fix = np.array(fixes, dtype=np.int64)
+        self.baseline_len = np.where(fix > 0, np.minimum(fix, self.seg_len), self.seg_len)
+        self.segment = np.repeat(np.arange(len(self.seg_start)), self.seg_len)
+        self.point_series = np.repeat(np.arange(len(arrays)), self.lengths)
+
+    def per_point(self, per_series: np.ndarray) -> np.ndarray:
+        return per_series[self.point_series]
+
+
+@dataclass
+class _Limits:
+    mean: np.ndarray
+    amr: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    lower_2sigma: np.ndarray
+    upper_2sigma: np.ndarray
+
+
+def _limits(layout: _Layout, opts: list[_Options]) -> _Limits:
+    """Per segment: the mean of the baseline values and the (screened) mean moving range.
+
+    Means use correctly rounded sums (math.fsum), as R's long-double mean effectively is,
+    so a point lying exactly on the mean is judged as R judges it."""
+    values = layout.values.tolist()
+    screen = [opts[s].screen_outliers for s in layout.seg_series.tolist()]
+    moving = np.abs(np.diff(layout.values)).tolist() if len(values) > 1 else []
+    means, amrs = [], []
+    for start, n, screened in zip(
+        layout.seg_start.tolist(), layout.baseline_len.tolist(), screen, strict=True
+    ):
+        means.append(math.fsum(values[start : start + n]) / n)
+        # Moving ranges of the baseline: between points start..start+n-1 (n - 1 of them).
+        ranges = moving[start : start + n - 1]
+        if not ranges:
+            amrs.append(math.nan)
+            continue
+        amr = math.fsum(ranges) / len(ranges)
+        if screened:
+            kept = [r for r in ranges if r < SCREEN_FACTOR * amr]
+            amr = math.fsum(kept) / len(kept) if kept else math.nan
+        amrs.append(amr)
+    mean = np.array(means)
+    amr = np.array(amrs)
+    width = LIMIT_FACTOR * amr
+    two_sigma = 2 * LIMIT_FACTOR / 3 * amr
+    return _Limits(
+        mean=mean,
+        amr=amr,
+        lower=mean - width,
+        upper=mean + width,
+        lower_2sigma=mean - two_sigma,
+        upper_2sigma=mean + two_sigma,
+    )
+
+
+def _defined(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def _result(layout, limits, opts: _Options, i: int, rules, types, directions) -> XmrResult:
+    start = int(layout.series_start[i])
+    end = start + int(layout.lengths[i])
+    segments = np.flatnonzero(layout.seg_series == i).tolist()
+    groups = [
+        XmrGroup(
+            start=int(layout.seg_start[s]) - start,
+            end=int(layout.seg_end[s]) - start,
+            mean=float(limits.mean[s]),
+            mean_moving_range=_defined(float(limits.amr[s])),
+            lower=_defined(float(limits.lower[s])),
+            upper=_defined(float(limits.upper[s])),
+            lower_2sigma=_defined(float(limits.lower_2sigma[s])),
+            upper_2sigma=_defined(float(limits.upper_2sigma[s])),
+            short=int(layout.seg_len[s]) < SHORT_PHASE,
+        )
+        for s in segments
+    ]
+    if not groups:
+        return XmrResult(
+            groups=[],
+            rule_codes=np.empty(0, dtype=np.int8),
+            type_codes=np.empty(0, dtype=np.int8),
+            directions=np.empty(0, dtype=np.int8),
+            variation_icon=None,
+            assurance_icon=None,
+        )
+    last = groups[-1]
+    return XmrResult(
+        groups=groups,
+        rule_codes=rules[start:end],
+        type_codes=types[start:end],
+        directions=directions[start:end],
+        variation_icon=variation_icon(int(types[end - 1]), int(directions[end - 1])),
+        assurance_icon=assurance_icon(opts.improvement, opts.target, last.lower, last.upper),
+    )
