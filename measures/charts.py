@@ -26,7 +26,7 @@ SYMBOLS = {
     "special_cause_neutral_high": "triangle-up",
     "special_cause_neutral_low": "triangle-down",
 }
-POINT_TYPE_WORDS = {
+POINT_TYPE_WORDS = {  # for each point, in the chart's hover text
     "common_cause": "common cause",
     "special_cause_improvement": "special cause of improving nature",
     "special_cause_concern": "special cause of concerning nature",
@@ -41,6 +41,31 @@ def _period_words(measure, period: date) -> str:
     return period.strftime("%B %Y")
 
 
+VARIATION_WORDS = {
+    "common_cause": "Common cause: no significant change",
+    "improvement_high": "Special cause of improving nature: high",
+    "improvement_low": "Special cause of improving nature: low",
+    "concern_high": "Special cause of concerning nature: high",
+    "concern_low": "Special cause of concerning nature: low",
+    "neutral_high": "Special cause: high",
+    "neutral_low": "Special cause: low",
+}
+ASSURANCE_WORDS = {
+    "pass": "Variation indicates consistently passing the target",
+    "fail": "Variation indicates consistently failing the target",
+    "hit_and_miss": (
+        "Variation indicates inconsistently hitting and missing the target "
+        "(subject to random variation)"
+    ),
+}
+RULE_WORDS = {
+    "outside_limits": "outside the process limits",
+    "trend": "in a run rising or falling",
+    "two_in_three": "close to a process limit (two of three)",
+    "shift": "in a run on one side of the mean",
+}
+
+
 def summary_sentence(measure, periods: list[date], result: XmrResult) -> str:
     """What the rules found, on how many points, up to which date; never a cause."""
     n = len(periods)
@@ -48,26 +73,27 @@ def summary_sentence(measure, periods: list[date], result: XmrResult) -> str:
         return "No data yet."
     frequency = "weekly" if measure.frequency == "weekly" else "monthly"
     latest = _period_words(measure, periods[-1])
-    group = result.groups[0]
-    if group.upper is None:
+    if result.groups[-1].upper is None:
         return (
             f"{n} {frequency} point{'s' if n != 1 else ''}, the latest for {latest}. "
             "The process limits cannot be calculated yet: they need at least two points "
             "that are not all the same."
         )
-    outside = Counter(p.point_type for p in result.points if p.rule == "outside_limits")
-    base = f"{n} {frequency} points, the latest for {latest}."
-    if not outside:
-        finding = "No point is outside the process limits."
-    else:
-        parts = [
-            f"{count} point{'s' if count != 1 else ''} outside the process limits "
-            f"({POINT_TYPE_WORDS[kind]})"
-            for kind, count in sorted(outside.items())
-        ]
-        finding = "; ".join(parts).capitalize() + "."
-    warning = " Fewer than 13 points: read the limits with caution." if group.short else ""
-    return f"{base} {finding}{warning}"
+    sentence = f"{VARIATION_WORDS[result.variation_icon]}, at the latest of {n} {frequency} "
+    sentence += f"points ({latest})."
+    rules = Counter(p.rule for p in result.points if p.rule)
+    if rules:
+        parts = [f"{count} {RULE_WORDS[rule]}" for rule, count in sorted(rules.items())]
+        total = sum(rules.values())
+        sentence += (
+            f" {total} point{'s' if total != 1 else ''} show special cause variation: "
+            f"{', '.join(parts)}."
+        )
+    if result.assurance_icon:
+        sentence += f" {ASSURANCE_WORDS[result.assurance_icon]}."
+    if result.groups[-1].short:
+        sentence += " Fewer than 13 points: read the limits with caution."
+    return sentence
 
 
 def xmr_payload(measure, periods: list[date], values: list[float], result: XmrResult) -> dict:

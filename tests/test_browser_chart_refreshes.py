@@ -34,6 +34,6 @@ def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, tr
     page.get_by_test_id("recalculating").wait_for(state="detached", timeout=10_000)
     page.wait_for_load_state("load")
     web.check()
-    assert "4 weekly points, the latest for the week starting 2 Feb 2026." in (
+    assert "at the latest of 4 weekly points (the week starting 2 Feb 2026)." in (
         page.get_by_test_id("chart-summary").inner_text()
     )

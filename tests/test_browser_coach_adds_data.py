@@ -25,7 +25,7 @@ def test_the_demo_coach_adds_a_value_and_sees_the_chart_update(web, transactiona
     page.get_by_role("link", name="Patients seen within 4 hours").click()
     web.check()
     summary = page.get_by_test_id("chart-summary")
-    assert "36 monthly points, the latest for March 2019." in summary.inner_text()
+    assert "at the latest of 36 monthly points (March 2019)." in summary.inner_text()
     page.wait_for_function("document.querySelector('#chart .main-svg') !== null")
     assert page.evaluate("document.getElementById('chart').data[0].x.length") == 36
 
@@ -35,7 +35,7 @@ def test_the_demo_coach_adds_a_value_and_sees_the_chart_update(web, transactiona
     web.check()
     assert page.get_by_text("Value saved.").is_visible()
     page.wait_for_function("document.getElementById('chart').data[0].x.length === 37")
-    assert "37 monthly points, the latest for April 2019." in summary.inner_text()
+    assert "at the latest of 37 monthly points (April 2019)." in summary.inner_text()
     assert page.get_by_test_id("data-table").locator("tbody tr").first.inner_text().split() == [
         "April",
         "2019",

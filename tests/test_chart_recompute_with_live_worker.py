@@ -32,7 +32,7 @@ def test_a_saved_value_reaches_the_chart_page_through_the_worker(client, cast, l
 
     page = client.get(reverse("measure_detail", args=[cast.measure.pk])).content.decode()
     assert 'data-testid="recalculating"' not in page
-    assert "3 weekly points, the latest for the week starting 19 Jan 2026." in page
+    assert "at the latest of 3 weekly points (the week starting 19 Jan 2026)." in page
     assert '"chart-figure"' in page
 
 
