@@ -1,15 +1,23 @@
-"""Turning the engine's results into what pages show: a stored summary and a Plotly figure
-in the Making Data Count look (shared/SPC.md §5)."""
+"""From a measure's rows to what its pages show: the chart's numbers and summary (stored as
+JSON) and a Plotly figure in the Making Data Count look (shared/SPC.md §5).
+
+Pure: plain values in, plain dicts out. The engine does the statistics; this module picks
+the chart, lays out its phases and says what it found in Making Data Count's words.
+"""
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 import plotly.graph_objects as go
 import plotly.io
 
 from fca.dates import format_date
-from measures.spc import XmrResult
+from measures import spc
+
+SHORT_PHASE = spc.SHORT_PHASE
+OFFER_CONTROL_CHART_FROM = 20
 
 COLOURS = {
     "common_cause": "#a6a6a6",
@@ -26,21 +34,13 @@ SYMBOLS = {
     "special_cause_neutral_high": "triangle-up",
     "special_cause_neutral_low": "triangle-down",
 }
-POINT_TYPE_WORDS = {  # for each point, in the chart's hover text
-    "common_cause": "common cause",
-    "special_cause_improvement": "special cause of improving nature",
-    "special_cause_concern": "special cause of concerning nature",
-    "special_cause_neutral_high": "special cause, high",
-    "special_cause_neutral_low": "special cause, low",
+POINT_TYPE_WORDS = {  # for each point, in the chart's hover text and the data table
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause: improving",
+    "special_cause_concern": "Special cause: concerning",
+    "special_cause_neutral_high": "Special cause: high",
+    "special_cause_neutral_low": "Special cause: low",
 }
-
-
-def _period_words(measure, period: date) -> str:
-    if measure.frequency == "weekly":
-        return f"the week starting {format_date(period)}"
-    return period.strftime("%B %Y")
-
-
 VARIATION_WORDS = {
     "common_cause": "Common cause: no significant change",
     "improvement_high": "Special cause of improving nature: high",
@@ -66,22 +66,269 @@ RULE_WORDS = {
 }
 
 
-def summary_sentence(measure, periods: list[date], result: XmrResult) -> str:
+@dataclass(frozen=True)
+class Row:
+    period: date
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the chart needs to know of its measure."""
+
+    name: str
+    unit: str
+    frequency: str  # weekly or monthly
+    shape: str  # value, proportion or rate
+    chart_type: str  # run, xmr, p, u or c
+    improvement: str
+    target: float | None = None
+    screen_outliers: bool = True
+    rule_length: int = 7
+    baseline_points: int | None = None
+    laney: bool = False
+    multiplier: int = 1
+
+
+def period_words(frequency: str, period: date) -> str:
+    if frequency == "weekly":
+        return f"the week starting {format_date(period)}"
+    return period.strftime("%B %Y")
+
+
+def rebase_indices(periods: list[date], phase_starts: list[date]) -> list[int]:
+    """Where each phase starts among the points: its first period on or after the date."""
+    indices = []
+    for start in phase_starts:
+        index = next((i for i, p in enumerate(periods) if p >= start), None)
+        if index:  # a phase at the first point, or after the last, changes nothing
+            indices.append(index)
+    return sorted(set(indices))
+
+
+def compute(settings: Settings, rows: list[Row], phase_starts: list[date]) -> dict:
+    """The chart's numbers, one entry per point and per phase, and its summary."""
+    periods = [row.period for row in rows]
+    rebase = rebase_indices(periods, phase_starts)
+    chart_type = settings.chart_type
+    if not rows:
+        payload = _empty(chart_type)
+    elif chart_type == "run":
+        payload = _run(settings, rows, rebase)
+    elif chart_type == "xmr":
+        payload = _xmr(settings, rows, rebase)
+    else:
+        payload = _attribute(settings, rows, rebase)
+    payload["n"] = len(rows)
+    payload["periods"] = [p.isoformat() for p in periods]
+    payload["target"] = settings.target
+    last_phase = payload["phases"][-1] if payload["phases"] else None
+    payload["phase_points"] = last_phase["end"] - last_phase["start"] if last_phase else 0
+    payload["icons_ready"] = payload["phase_points"] >= SHORT_PHASE and chart_type != "run"
+    payload["offer_control_chart"] = chart_type == "run" and len(rows) >= OFFER_CONTROL_CHART_FROM
+    payload["summary"] = summary_sentence(settings, periods, payload)
+    return payload
+
+
+def _empty(chart_type: str) -> dict:
+    return {
+        "chart_type": chart_type,
+        "phases": [],
+        "points": [],
+        "variation_icon": None,
+        "assurance_icon": None,
+    }
+
+
+def _point(period, value, *, centre, lower=None, upper=None, rule=None, kind="common_cause"):
+    return {
+        "period": period.isoformat(),
+        "value": value,
+        "centre": centre,
+        "lower": lower,
+        "upper": upper,
+        "rule": rule,
+        "point_type": kind,
+    }
+
+
+def _run(settings: Settings, rows: list[Row], rebase: list[int]) -> dict:
+    result = spc.run_chart(
+        [row.value for row in rows], rebase_at=rebase, baseline=settings.baseline_points
+    )
+    points = []
+    phases = []
+    for phase in result.phases:
+        signalled = set(phase.shift_points) | set(phase.trend_points)
+        phases.append(
+            {
+                "start": phase.start,
+                "end": phase.end,
+                "centre": phase.median,
+                "signal": phase.signal,
+                "longest_run": phase.longest_run,
+                "longest_run_limit": phase.longest_run_limit,
+                "crossings": phase.crossings,
+                "crossings_limit": phase.crossings_limit,
+                "runs_verdict": phase.runs_verdict,
+                "shift_points": list(phase.shift_points),
+                "trend_points": list(phase.trend_points),
+            }
+        )
+        for i in range(phase.start, phase.end):
+            rule = (
+                "shift" if i in phase.shift_points else "trend" if i in phase.trend_points else None
+            )
+            point = _point(rows[i].period, rows[i].value, centre=phase.median, rule=rule)
+            point["signal"] = i in signalled
+            points.append(point)
+    return {
+        "chart_type": "run",
+        "phases": phases,
+        "points": points,
+        "variation_icon": None,
+        "assurance_icon": None,
+    }
+
+
+def _xmr(settings: Settings, rows: list[Row], rebase: list[int]) -> dict:
+    result = spc.xmr(
+        [row.value for row in rows],
+        improvement=settings.improvement,
+        rebase_at=rebase,
+        fix_after_n_points=settings.baseline_points,
+        screen_outliers=settings.screen_outliers,
+        target=settings.target,
+        shift_length=settings.rule_length,
+        trend_length=settings.rule_length,
+    )
+    points = []
+    for group in result.groups:
+        for i in range(group.start, group.end):
+            p = result.points[i]
+            points.append(
+                _point(
+                    rows[i].period,
+                    rows[i].value,
+                    centre=group.mean,
+                    lower=group.lower,
+                    upper=group.upper,
+                    rule=p.rule,
+                    kind=p.point_type,
+                )
+            )
+    return {
+        "chart_type": "xmr",
+        "phases": [
+            {
+                "start": g.start,
+                "end": g.end,
+                "centre": g.mean,
+                "lower": g.lower,
+                "upper": g.upper,
+                "mean_moving_range": g.mean_moving_range,
+                "short": g.short,
+            }
+            for g in result.groups
+        ],
+        "points": points,
+        "variation_icon": result.variation_icon,
+        "assurance_icon": result.assurance_icon,
+    }
+
+
+def _attribute(settings: Settings, rows: list[Row], rebase: list[int]) -> dict:
+    """p, u and c charts. Proportions are shown as percentages, rates per the multiplier."""
+    common = {"improvement": settings.improvement, "rebase_at": rebase}
+    if settings.chart_type == "p":
+        scale = 100.0
+        target = settings.target / 100 if settings.target is not None else None
+        result = spc.p_chart(
+            [row.numerator for row in rows],
+            [row.denominator for row in rows],
+            laney=settings.laney,
+            target=target,
+            **common,
+        )
+    elif settings.chart_type == "u":
+        scale = 1.0
+        result = spc.u_chart(
+            [row.numerator for row in rows],
+            [row.denominator for row in rows],
+            multiply=settings.multiplier,
+            laney=settings.laney,
+            target=settings.target,
+            **common,
+        )
+    else:
+        scale = 1.0
+        result = spc.c_chart([row.value for row in rows], target=settings.target, **common)
+
+    def scaled(x):
+        return None if x is None else x * scale
+
+    points = []
+    for row, p in zip(rows, result.points, strict=True):
+        point = _point(
+            row.period,
+            row.value,
+            centre=scaled(p.centre),
+            lower=scaled(p.lower),
+            upper=scaled(p.upper),
+            rule=p.rule,
+            kind=p.point_type,
+        )
+        point["excluded"] = p.excluded
+        points.append(point)
+    return {
+        "chart_type": settings.chart_type,
+        "phases": [
+            {"start": g.start, "end": g.end, "centre": scaled(g.centre)} for g in result.groups
+        ],
+        "points": points,
+        "variation_icon": result.variation_icon,
+        "assurance_icon": result.assurance_icon,
+        "signal": result.signal,
+    }
+
+
+def summary_sentence(settings: Settings, periods: list[date], payload: dict) -> str:
     """What the rules found, on how many points, up to which date; never a cause."""
     n = len(periods)
     if n == 0:
         return "No data yet."
-    frequency = "weekly" if measure.frequency == "weekly" else "monthly"
-    latest = _period_words(measure, periods[-1])
-    if result.groups[-1].upper is None:
-        return (
-            f"{n} {frequency} point{'s' if n != 1 else ''}, the latest for {latest}. "
-            "The process limits cannot be calculated yet: they need at least two points "
-            "that are not all the same."
+    plural = "s" if n != 1 else ""
+    points = f"{n} {settings.frequency} point{plural}"
+    latest = period_words(settings.frequency, periods[-1])
+    if payload["chart_type"] == "run":
+        phase = payload["phases"][-1]
+        found = (
+            "A run chart signal (non-random variation)"
+            if phase["signal"]
+            else "No run chart signal (random variation only)"
         )
-    sentence = f"{VARIATION_WORDS[result.variation_icon]}, at the latest of {n} {frequency} "
-    sentence += f"points ({latest})."
-    rules = Counter(p.rule for p in result.points if p.rule)
+        sentence = f"{found}, on {points}; the latest for {latest}."
+        if payload["offer_control_chart"]:
+            sentence += " There are enough points for a control chart with process limits."
+        return sentence
+    if payload["variation_icon"] is None or (
+        payload["chart_type"] == "xmr" and payload["phases"][-1]["upper"] is None
+    ):
+        return (
+            f"{points}, the latest for {latest}. The process limits cannot be calculated "
+            "yet: they need at least two points that are not all the same."
+        )
+    if not payload["icons_ready"]:
+        return (
+            f"Not enough data yet ({payload['phase_points']} point"
+            f"{'s' if payload['phase_points'] != 1 else ''} in this phase): "
+            f"icons show from {SHORT_PHASE}. The latest point is for {latest}."
+        )
+    sentence = f"{VARIATION_WORDS[payload['variation_icon']]}, at the latest of {points} "
+    sentence += f"({latest})."
+    rules = Counter(p["rule"] for p in payload["points"] if p["rule"])
     if rules:
         parts = [f"{count} {RULE_WORDS[rule]}" for rule, count in sorted(rules.items())]
         total = sum(rules.values())
@@ -89,84 +336,89 @@ def summary_sentence(measure, periods: list[date], result: XmrResult) -> str:
             f" {total} point{'s' if total != 1 else ''} show special cause variation: "
             f"{', '.join(parts)}."
         )
-    if result.assurance_icon:
-        sentence += f" {ASSURANCE_WORDS[result.assurance_icon]}."
-    if result.groups[-1].short:
-        sentence += " Fewer than 13 points: read the limits with caution."
+    if payload["assurance_icon"]:
+        sentence += f" {ASSURANCE_WORDS[payload['assurance_icon']]}."
     return sentence
 
 
-def xmr_payload(measure, periods: list[date], values: list[float], result: XmrResult) -> dict:
-    group = result.groups[0] if result.groups else None
-    return {
-        "chart_type": "xmr",
-        "n": len(values),
-        "summary": summary_sentence(measure, periods, result),
-        "mean": group.mean if group else None,
-        "lower": group.lower if group else None,
-        "upper": group.upper if group else None,
-        "mean_moving_range": group.mean_moving_range if group else None,
-        "short": group.short if group else True,
-        "points": [
-            {
-                "period": period.isoformat(),
-                "value": value,
-                "rule": point.rule,
-                "point_type": point.point_type,
-            }
-            for period, value, point in zip(periods, values, result.points, strict=True)
-        ],
-    }
-
-
-def xmr_figure(measure, periods: list[date], values: list[float], result: XmrResult) -> dict:
-    x = [period.isoformat() for period in periods]
-    kinds = [point.point_type for point in result.points]
-    unit = f" ({measure.unit})" if measure.unit else ""
+def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]]) -> dict:
+    """A Plotly figure: each phase its own line, centre and limits, so phases show as
+    breaks; the target dashed red; notes as markers along the top."""
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=values,
-            mode="lines+markers",
-            name=measure.name,
-            line={"color": "#a6a6a6", "width": 2},
-            marker={
-                "color": [COLOURS[k] for k in kinds],
-                "symbol": [SYMBOLS[k] for k in kinds],
-                "size": 9,
-                "line": {"color": "#425563", "width": 1},
-            },
-            customdata=[POINT_TYPE_WORDS[k] for k in kinds],
-            hovertemplate="%{x|%d %b %Y}: %{y}<br>%{customdata}<extra></extra>",
+    unit = f" ({settings.unit})" if settings.unit else ""
+    centre_name = "Median" if payload["chart_type"] == "run" else "Mean"
+    if payload["chart_type"] in ("p", "u", "c"):
+        centre_name = "Centre line"
+    first = True
+    for phase in payload["phases"]:
+        chunk = payload["points"][phase["start"] : phase["end"]]
+        x = [p["period"] for p in chunk]
+        kinds = [p["point_type"] for p in chunk]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[p["value"] for p in chunk],
+                mode="lines+markers",
+                name=settings.name,
+                legendgroup="values",
+                showlegend=first,
+                line={"color": "#a6a6a6", "width": 2},
+                marker={
+                    "color": [COLOURS[k] for k in kinds],
+                    "symbol": [SYMBOLS[k] for k in kinds],
+                    "size": 9,
+                    "line": {"color": "#425563", "width": 1},
+                },
+                customdata=[POINT_TYPE_WORDS[k] for k in kinds],
+                hovertemplate="%{x|%d %b %Y}: %{y}<br>%{customdata}<extra></extra>",
+            )
         )
-    )
-    group = result.groups[0] if result.groups else None
-    if group is not None and group.mean is not None and x:
-        fig.add_trace(_line(x, group.mean, "Mean", "#000000", "solid"))
-    if group is not None and group.upper is not None:
-        fig.add_trace(_line(x, group.upper, "Upper process limit", "#768692", "dash"))
-        fig.add_trace(_line(x, group.lower, "Lower process limit", "#768692", "dash"))
+        fig.add_trace(
+            _line(x, [p["centre"] for p in chunk], centre_name, "#000000", "solid", first)
+        )
+        if any(p["upper"] is not None for p in chunk):
+            shape = "hv" if payload["chart_type"] in ("p", "u") else "linear"
+            for key, name in (("upper", "Upper process limit"), ("lower", "Lower process limit")):
+                fig.add_trace(
+                    _line(x, [p[key] for p in chunk], name, "#768692", "dash", first, shape)
+                )
+        first = False
+    if settings.target is not None and payload["points"]:
+        x = [payload["points"][0]["period"], payload["points"][-1]["period"]]
+        fig.add_trace(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))
+    for on, text in annotations:
+        fig.add_vline(x=on.isoformat(), line={"color": "#005eb8", "width": 1, "dash": "dot"})
+        fig.add_annotation(
+            x=on.isoformat(),
+            y=1,
+            yref="paper",
+            text=text[:40],
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": 12, "color": "#005eb8"},
+        )
     fig.update_layout(
-        margin={"l": 56, "r": 16, "t": 16, "b": 48},
-        height=380,
+        margin={"l": 56, "r": 16, "t": 32, "b": 48},
+        height=400,
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",
         font={"family": "Arial, sans-serif", "size": 14, "color": "#212b32"},
         legend={"orientation": "h", "y": -0.2},
         xaxis={"showgrid": False, "linecolor": "#4c6272", "tickformat": "%b %Y"},
-        yaxis={"title": {"text": f"{measure.name}{unit}"}, "gridcolor": "#e8edee"},
+        yaxis={"title": {"text": f"{settings.name}{unit}"}, "gridcolor": "#e8edee"},
     )
     # Through JSON, so the stored figure holds only plain types (no numpy arrays).
     return json.loads(plotly.io.to_json(fig, validate=False))
 
 
-def _line(x: list[str], y: float, name: str, colour: str, dash: str) -> go.Scatter:
+def _line(x, y, name, colour, dash, legend, shape="linear") -> go.Scatter:
     return go.Scatter(
-        x=[x[0], x[-1]],
-        y=[y, y],
+        x=x,
+        y=y,
         mode="lines",
         name=name,
-        line={"color": colour, "width": 1.5, "dash": dash},
+        legendgroup=name,
+        showlegend=legend,
+        line={"color": colour, "width": 1.5, "dash": dash, "shape": shape},
         hoverinfo="skip",
     )

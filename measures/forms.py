@@ -4,64 +4,209 @@ from django.conf import settings
 from fca.dates import parse_date
 from fca.forms import NHSFormMixin
 from measures.models import Measure
-from measures.paste import PastedRow, PasteError, parse_number, parse_two_columns
+from measures.paste import PastedRow, PasteError, parse_number, parse_rows
+
+
+class _ParsedField(forms.CharField):
+    """Text in, a parsed value out. The length limit is checked on the text only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget.attrs["maxlength"] = "40"
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if len(text) > 40:
+            raise forms.ValidationError("Enter at most 40 characters")
+        return text
+
+
+class DateField(_ParsedField):
+    """A date as people type it: 03/11/2026, 3 Nov 2026, Nov 2026 (day first)."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_date(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class NumberField(_ParsedField):
+    """A number as people write it: 95.2, 1,234, 87%."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_number(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class MeasureForm(NHSFormMixin, forms.ModelForm):
     class Meta:
         model = Measure
-        fields = ["name", "unit", "improvement", "frequency"]
+        fields = ["name", "kind", "shape", "unit", "improvement", "frequency"]
         widgets = {
+            "kind": forms.RadioSelect,
+            "shape": forms.RadioSelect,
             "improvement": forms.RadioSelect,
             "frequency": forms.RadioSelect,
         }
-        labels = {"name": "Name of the measure"}
-        help_texts = {"improvement": "Which way is better for patients?"}
+        labels = {"name": "Name of the measure", "shape": "What is recorded each period"}
+        help_texts = {
+            "kind": "Outcome: what matters to patients. Process: what the team does. "
+            "Balancing: what might get worse elsewhere.",
+            "improvement": "Which way is better for patients?",
+        }
+
+
+class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
+    target = NumberField(
+        required=False,
+        help_text="Optional. For a percentage, give it as a percentage, for example 95",
+    )
+
+    class Meta:
+        model = Measure
+        fields = [
+            "name",
+            "kind",
+            "unit",
+            "improvement",
+            "target",
+            "definition",
+            "numerator_definition",
+            "denominator_definition",
+            "data_source",
+            "chart_type",
+            "screen_outliers",
+            "rule_length",
+            "baseline_points",
+            "laney",
+            "multiplier",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "improvement": forms.RadioSelect,
+            "chart_type": forms.RadioSelect,
+            "rule_length": forms.RadioSelect,
+            "definition": forms.Textarea(attrs={"rows": 3}),
+            "numerator_definition": forms.Textarea(attrs={"rows": 2}),
+            "denominator_definition": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"multiplier": "Rate per (for rates only)"}
+        help_texts = {
+            "baseline_points": "Optional, at least 12. Leave empty to use every point",
+            "multiplier": "For example 1000, for falls per 1,000 bed days",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = Measure.CHARTS_FOR_SHAPE[Measure.Shape(self.instance.shape)]
+        self.fields["chart_type"].choices = [
+            (value, label) for value, label in Measure.ChartType.choices if value in allowed
+        ]
+        if self.instance.shape != Measure.Shape.PROPORTION:
+            del self.fields["numerator_definition"], self.fields["denominator_definition"]
+        if self.instance.shape != Measure.Shape.RATE:
+            del self.fields["multiplier"]
+        if self.instance.shape == Measure.Shape.VALUE:
+            del self.fields["laney"]
+
+    def clean_baseline_points(self):
+        points = self.cleaned_data["baseline_points"]
+        if points is not None and points < 12:
+            raise forms.ValidationError(
+                "A baseline needs at least 12 points: leave it empty to use every point"
+            )
+        return points
 
 
 class DataPointForm(NHSFormMixin, forms.Form):
-    day = forms.CharField(
+    day = DateField(
         label="Date",
         help_text="Any day in the week or month, for example 03/11/2026 or Nov 2026",
-        max_length=40,
     )
-    value = forms.CharField(label="Value", max_length=40)
 
-    def clean_day(self):
-        try:
-            return parse_date(self.cleaned_data["day"])
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
+    def __init__(self, *args, measure: Measure, **kwargs):
+        super().__init__(*args, **kwargs)
+        if measure.shape == Measure.Shape.VALUE:
+            self.fields["value"] = NumberField(label="Value")
+        else:
+            top, bottom = (
+                ("Numerator", "Denominator")
+                if measure.shape == Measure.Shape.PROPORTION
+                else ("Count", "Exposure")
+            )
+            self.fields["numerator"] = NumberField(label=top)
+            self.fields["denominator"] = NumberField(label=bottom)
+        self.order_fields(["day", "value", "numerator", "denominator"])
 
-    def clean_value(self):
-        try:
-            return parse_number(self.cleaned_data["value"])
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
+    def numbers(self) -> tuple[float, ...]:
+        data = self.cleaned_data
+        if "value" in data:
+            return (data["value"],)
+        return data["numerator"], data["denominator"]
 
 
 class PasteForm(NHSFormMixin, forms.Form):
     rows = forms.CharField(
-        label="Paste two columns: the date, then the value",
-        help_text="Copy them from a spreadsheet, one row per week or month. A heading row is "
-        "fine. Dates already in the chart take the new value.",
+        label="Paste the columns",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         strip=False,
-        error_messages={
-            "required": "The paste is empty: copy two columns, the date then the value"
-        },
+        error_messages={"required": "The paste is empty: copy the columns from a spreadsheet"},
     )
+
+    def __init__(self, *args, measure: Measure, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.numbers = measure.numbers_per_period
+        columns = (
+            "the date, then the value"
+            if self.numbers == 1
+            else "the date, the numerator, then the denominator"
+        )
+        self.fields["rows"].label = f"Paste {self.numbers + 1} columns: {columns}"
+        self.fields["rows"].help_text = (
+            "Copy them from a spreadsheet, one row per week or month. A heading row is "
+            "fine. Dates already in the chart take the new value."
+        )
 
     def clean_rows(self) -> list[PastedRow]:
         try:
-            return parse_two_columns(
-                self.cleaned_data["rows"], max_rows=settings.FCA_MAX_PASTE_ROWS
+            return parse_rows(
+                self.cleaned_data["rows"],
+                numbers=self.numbers,
+                max_rows=settings.FCA_MAX_PASTE_ROWS,
             )
         except PasteError as error:
-            raise forms.ValidationError(_summarise(error.problems)) from None
+            raise forms.ValidationError(summarise(error.problems)) from None
 
 
-def _summarise(problems: list[str], shown: int = 10) -> list[str]:
+class PhaseForm(NHSFormMixin, forms.Form):
+    starts_on = DateField(
+        label="First period of the new phase",
+        help_text="The date of a point already on the chart, for example 03/11/2026",
+    )
+    reason = forms.CharField(
+        label="Why start a new phase?",
+        help_text="For example: the new discharge lounge opened, and the chart shows a "
+        "lasting change since",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+    )
+
+
+class AnnotationForm(NHSFormMixin, forms.Form):
+    on = DateField(label="Date of the note")
+    text = forms.CharField(label="Note", max_length=200)
+
+
+def summarise(problems: list[str], shown: int = 10) -> list[str]:
     if len(problems) <= shown:
         return problems
     return [*problems[:shown], f"…and {len(problems) - shown:,} more problems"]

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -25,6 +27,30 @@ class Measure(models.Model):
         WEEKLY = "weekly", "Weekly"
         MONTHLY = "monthly", "Monthly"
 
+    class Kind(models.TextChoices):
+        OUTCOME = "outcome", "Outcome"
+        PROCESS = "process", "Process"
+        BALANCING = "balancing", "Balancing"
+
+    class Shape(models.TextChoices):
+        VALUE = "value", "One number per period"
+        PROPORTION = "proportion", "A numerator and a denominator (a percentage)"
+        RATE = "rate", "A count and an exposure (a rate, such as falls per 1,000 bed days)"
+
+    class ChartType(models.TextChoices):
+        RUN = "run", "Run chart"
+        XMR = "xmr", "XmR chart (Making Data Count)"
+        P = "p", "p-chart (proportions)"
+        U = "u", "u-chart (rates)"
+        C = "c", "c-chart (counts)"
+
+    # Which charts suit which data: a run chart and an XmR chart suit any measure.
+    CHARTS_FOR_SHAPE = {
+        Shape.VALUE: (ChartType.RUN, ChartType.XMR, ChartType.C),
+        Shape.PROPORTION: (ChartType.RUN, ChartType.XMR, ChartType.P),
+        Shape.RATE: (ChartType.RUN, ChartType.XMR, ChartType.U),
+    }
+
     room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="measures")
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=50, blank=True, help_text="For example: %, patients, hours")
@@ -35,6 +61,37 @@ class Measure(models.Model):
         default=Improvement.NEUTRAL,
     )
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    kind = models.CharField("type", max_length=10, choices=Kind.choices, default=Kind.OUTCOME)
+    shape = models.CharField("data", max_length=12, choices=Shape.choices, default=Shape.VALUE)
+    definition = models.TextField(
+        "operational definition",
+        blank=True,
+        help_text="Exactly what is counted or measured, so anyone would get the same number",
+    )
+    numerator_definition = models.TextField(blank=True)
+    denominator_definition = models.TextField(blank=True)
+    data_source = models.CharField(max_length=200, blank=True)
+    target = models.FloatField(null=True, blank=True)
+    # A new measure starts as a run chart; XmR or an attribute chart is offered from 20 points.
+    chart_type = models.CharField(max_length=5, choices=ChartType.choices, default=ChartType.RUN)
+    # Making Data Count options.
+    screen_outliers = models.BooleanField("screen large moving ranges", default=True)
+    rule_length = models.PositiveSmallIntegerField(
+        "points in a shift or trend", choices=[(7, "7 points"), (6, "6 points")], default=7
+    )
+    baseline_points = models.PositiveSmallIntegerField(
+        "fix the limits after this many points of each phase",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(12)],
+    )
+    laney = models.BooleanField(
+        "Laney's adjustment",
+        default=False,
+        help_text="For p and u charts with large denominators, where limits come out too narrow",
+    )
+    # For rates: per how many units of exposure (1,000 bed days).
+    multiplier = models.PositiveIntegerField(default=1)
     # Raised in the same transaction as every change to the data; a chart result carries
     # the version it was computed from, so a late or duplicate task cannot go backwards.
     data_version = models.PositiveIntegerField(default=0)
@@ -48,12 +105,42 @@ class Measure(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def numbers_per_period(self) -> int:
+        """1 for a value; 2 for a numerator and denominator."""
+        return 1 if self.shape == self.Shape.VALUE else 2
+
+    def reading(self, numbers: tuple[float, ...]) -> tuple[float, float | None, float | None]:
+        """The (value, numerator, denominator) stored for what a person entered.
+
+        Raises ValueError with a message fit to show them."""
+        if self.shape == self.Shape.VALUE:
+            [value] = numbers
+            if self.chart_type == self.ChartType.C and (value < 0 or value != int(value)):
+                raise ValueError(f"{value:g} is not a count: a count is a whole number, 0 or more")
+            return value, None, None
+        numerator, denominator = numbers
+        if numerator < 0 or denominator < 0:
+            raise ValueError("Counts cannot be negative")
+        if denominator == 0:
+            raise ValueError("The denominator is 0: leave this period out until it has data")
+        if self.shape == self.Shape.PROPORTION:
+            if numerator > denominator:
+                raise ValueError(
+                    f"The numerator ({numerator:g}) is more than the denominator ({denominator:g})"
+                )
+            return 100 * numerator / denominator, numerator, denominator
+        return numerator / denominator * self.multiplier, numerator, denominator
+
 
 class DataPoint(models.Model):
     measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="points")
     # The first day of the week (Monday) or month the value belongs to.
     period = models.DateField()
+    # The number charted: for a proportion, the percentage; for a rate, per the multiplier.
     value = models.FloatField()
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["period"]
@@ -63,6 +150,46 @@ class DataPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure}: {self.period} = {self.value}"
+
+
+class Phase(models.Model):
+    """A new phase of a measure's chart: limits start again from this period, because a
+    person decided so and said why (limits are never rebased automatically)."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="phases")
+    starts_on = models.DateField(help_text="The period of the first point of the new phase")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "starts_on"], name="one_phase_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure}: new phase from {self.starts_on}"
+
+
+class Annotation(models.Model):
+    """A note at a date, drawn on the chart."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="annotations")
+    on = models.DateField()
+    text = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.measure}: {self.on} {self.text}"
 
 
 class ChartResult(models.Model):

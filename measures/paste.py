@@ -1,4 +1,4 @@
-"""Reading two pasted columns (date, value), as copied from a spreadsheet or typed.
+"""Reading pasted columns (a date, then one or two numbers), as copied from a spreadsheet.
 
 Pure: text in, rows out, or every problem with its line number. Nothing is saved here.
 """
@@ -18,7 +18,7 @@ _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
 class PastedRow:
     line: int
     day: date
-    value: float
+    numbers: tuple[float, ...]
 
 
 class PasteError(ValueError):
@@ -50,13 +50,16 @@ def _split(line: str) -> list[str]:
     return parts
 
 
-def parse_two_columns(text: str, *, max_rows: int) -> list[PastedRow]:
-    """Rows of (date, value); a first line that is not data is taken as a header.
+def parse_rows(text: str, *, numbers: int = 1, max_rows: int) -> list[PastedRow]:
+    """Rows of a date then ``numbers`` numbers (the value, or a numerator and denominator);
+    a first line that is not data is taken as a header.
 
     Raises PasteError listing every problem, each naming its line."""
+    columns = numbers + 1
+    what = "the date then the value" if numbers == 1 else "the date, numerator, denominator"
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
-        raise PasteError(["The paste is empty: copy two columns, the date then the value"])
+        raise PasteError([f"The paste is empty: copy {columns} columns, {what}"])
     rows: list[PastedRow] = []
     problems: list[str] = []
     first_data_line = True
@@ -64,42 +67,39 @@ def parse_two_columns(text: str, *, max_rows: int) -> list[PastedRow]:
         if not line.strip():
             continue
         cells = _split(line)
-        while len(cells) > 2 and cells[-1] == "":
+        while len(cells) > columns and cells[-1] == "":
             cells.pop()
-        if len(cells) < 2 or not cells[1]:
-            problems.append(f"Line {number} has one column: paste the date, then the value")
-            first_data_line = False
-            continue
-        if len(cells) > 2:
+        if len(cells) != columns or not all(cells):
+            count = len([c for c in cells if c])
             problems.append(
-                f"Line {number} has {len(cells)} columns: paste two, the date then the value"
+                f"Line {number} has {'one column' if count == 1 else f'{count} columns'}: "
+                f"paste {columns}, {what}"
             )
             first_data_line = False
             continue
+        cell_problems = []
         try:
             day = parse_date(cells[0])
         except ValueError as error:
-            day_problem = str(error)
-        else:
-            day_problem = None
-        try:
-            value = parse_number(cells[1])
-        except ValueError as error:
-            value_problem = str(error)
-        else:
-            value_problem = None
-        if first_data_line and day_problem and value_problem:
+            cell_problems.append(str(error))
+        parsed = []
+        for cell in cells[1:]:
+            try:
+                parsed.append(parse_number(cell))
+            except ValueError as error:
+                cell_problems.append(str(error))
+        if first_data_line and len(cell_problems) == columns:
             first_data_line = False  # a header such as "Month, Attendances"
             continue
         first_data_line = False
-        if day_problem or value_problem:
-            problems.append(f"Line {number}: {day_problem or value_problem}")
+        if cell_problems:
+            problems.append(f"Line {number}: {'; '.join(cell_problems)}")
             continue
-        rows.append(PastedRow(line=number, day=day, value=value))
+        rows.append(PastedRow(line=number, day=day, numbers=tuple(parsed)))
     if len(rows) > max_rows:
         problems.insert(0, f"The paste has {len(rows):,} rows: paste at most {max_rows:,} at once")
     if not rows and not problems:
-        problems.append("The paste has no data rows: copy two columns, the date then the value")
+        problems.append(f"The paste has no data rows: copy {columns} columns, {what}")
     if problems:
         raise PasteError(problems)
     return rows

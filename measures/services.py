@@ -8,10 +8,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fca.dates import format_date, month_start, week_start
+from fca.dates import month_start, week_start
 from fca.enqueue import enqueue_on_commit
-from measures import charts, spc
-from measures.models import ChartResult, DataPoint, Measure
+from measures import charts
+from measures.models import Annotation, ChartResult, DataPoint, Measure, Phase
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,7 @@ def period_of(measure: Measure, day: date) -> date:
 
 
 def describe_period(measure: Measure, period: date) -> str:
-    if measure.frequency == Measure.Frequency.WEEKLY:
-        return f"the week starting {format_date(period)}"
-    return period.strftime("%B %Y")
+    return charts.period_words(measure.frequency, period)
 
 
 def _mark_stale(measure: Measure) -> None:
@@ -45,9 +43,14 @@ def _mark_stale(measure: Measure) -> None:
     enqueue_on_commit(recompute_chart, measure.pk)
 
 
-def add_data_point(*, measure: Measure, day: date, value: float) -> DataPoint:
-    """Save one value. A period that already has a value is refused, naming it."""
+def add_data_point(*, measure: Measure, day: date, numbers: tuple[float, ...]) -> DataPoint:
+    """Save one period's value (or numerator and denominator). A period that already has
+    one is refused, naming it."""
     period = period_of(measure, day)
+    try:
+        value, numerator, denominator = measure.reading(numbers)
+    except ValueError as error:
+        raise DataError([str(error)]) from None
     with transaction.atomic():
         existing = measure.points.filter(period=period).first()
         if existing is not None:
@@ -59,7 +62,13 @@ def add_data_point(*, measure: Measure, day: date, value: float) -> DataPoint:
             )
         try:
             with transaction.atomic():
-                point = DataPoint.objects.create(measure=measure, period=period, value=value)
+                point = DataPoint.objects.create(
+                    measure=measure,
+                    period=period,
+                    value=value,
+                    numerator=numerator,
+                    denominator=denominator,
+                )
         except IntegrityError:  # someone saved the same period a moment ago
             raise DataError(
                 [f"There is already a value for {describe_period(measure, period)}"]
@@ -68,53 +77,99 @@ def add_data_point(*, measure: Measure, day: date, value: float) -> DataPoint:
     return point
 
 
-def save_data_points(*, measure: Measure, rows: Sequence[tuple[int, date, float]]) -> dict:
-    """Save many (line, date, value) rows in one transaction: all of them or none.
+def save_data_points(
+    *, measure: Measure, rows: Sequence[tuple[int, date, tuple[float, ...]]]
+) -> dict:
+    """Save many (line, date, numbers) rows in one transaction: all of them or none.
 
-    Two rows for the same period are refused, naming both lines; a period that already
-    has a value takes the new one. Returns how many were added and updated."""
+    Every problem is named by its line: two rows for one period, a numerator above its
+    denominator… A period that already has a value takes the new one. Returns how many
+    points were added, updated and left unchanged."""
     by_period: dict[date, int] = {}
     problems = []
-    for line, day, _value in rows:
+    points = []
+    for line, day, numbers in rows:
         period = period_of(measure, day)
         if period in by_period:
             problems.append(
                 f"Line {line} is for {describe_period(measure, period)}, "
                 f"as line {by_period[period]} is: give one value per period"
             )
-        else:
-            by_period[period] = line
+            continue
+        by_period[period] = line
+        try:
+            value, numerator, denominator = measure.reading(numbers)
+        except ValueError as error:
+            problems.append(f"Line {line}: {error}")
+            continue
+        points.append(
+            DataPoint(
+                measure=measure,
+                period=period,
+                value=value,
+                numerator=numerator,
+                denominator=denominator,
+            )
+        )
     if problems:
         raise DataError(problems)
-    points = [
-        DataPoint(measure=measure, period=period_of(measure, day), value=value)
-        for _line, day, value in rows
-    ]
     with transaction.atomic():
-        existing = set(
-            measure.points.filter(period__in=list(by_period)).values_list("period", flat=True)
-        )
-        DataPoint.objects.bulk_create(
-            points,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["measure", "period"],
-            update_fields=["value"],
-        )
-        _mark_stale(measure)
-    return {"added": len(points) - len(existing), "updated": len(existing)}
+        existing = {
+            period: (value, numerator, denominator)
+            for period, value, numerator, denominator in measure.points.filter(
+                period__in=list(by_period)
+            ).values_list("period", "value", "numerator", "denominator")
+        }
+        changed = [
+            p for p in points if existing.get(p.period) != (p.value, p.numerator, p.denominator)
+        ]
+        if changed:
+            DataPoint.objects.bulk_create(
+                changed,
+                batch_size=2000,
+                update_conflicts=True,
+                unique_fields=["measure", "period"],
+                update_fields=["value", "numerator", "denominator"],
+            )
+            _mark_stale(measure)
+    added = sum(1 for p in changed if p.period not in existing)
+    return {
+        "added": added,
+        "updated": len(changed) - added,
+        "unchanged": len(points) - len(changed),
+    }
+
+
+def chart_settings(measure: Measure) -> charts.Settings:
+    return charts.Settings(
+        name=measure.name,
+        unit=measure.unit,
+        frequency=measure.frequency,
+        shape=measure.shape,
+        chart_type=measure.chart_type,
+        improvement=measure.improvement,
+        target=measure.target,
+        screen_outliers=measure.screen_outliers,
+        rule_length=measure.rule_length,
+        baseline_points=measure.baseline_points,
+        laney=measure.laney,
+        multiplier=measure.multiplier,
+    )
 
 
 def compute_chart(measure: Measure) -> tuple[dict, dict]:
-    """The chart's numbers and Plotly figure, from all the measure's points."""
-    rows = list(measure.points.order_by("period").values_list("period", "value"))
-    periods = [period for period, _ in rows]
-    values = [value for _, value in rows]
-    result = spc.xmr(values, improvement=measure.improvement)
-    return (
-        charts.xmr_payload(measure, periods, values, result),
-        charts.xmr_figure(measure, periods, values, result),
-    )
+    """The chart's numbers and Plotly figure, from all the measure's rows."""
+    rows = [
+        charts.Row(period, value, numerator, denominator)
+        for period, value, numerator, denominator in measure.points.order_by("period").values_list(
+            "period", "value", "numerator", "denominator"
+        )
+    ]
+    phase_starts = list(measure.phases.values_list("starts_on", flat=True))
+    notes = list(measure.annotations.values_list("on", "text"))
+    settings = chart_settings(measure)
+    payload = charts.compute(settings, rows, phase_starts)
+    return payload, charts.figure(settings, payload, notes)
 
 
 def store_chart(*, measure_id: int, data_version: int, result: dict, figure: dict) -> bool:
@@ -142,6 +197,11 @@ def recompute_chart(*, measure_id: int) -> bool:
     # The version is read before the points: if points change meanwhile, this result is
     # labelled older than its data and the newer task (or the sweep) replaces it.
     version = measure.data_version
+    stored = ChartResult.objects.filter(measure_id=measure_id).values_list(
+        "data_version", flat=True
+    )
+    if stored and stored[0] >= version:
+        return False  # a burst of saves: an earlier task already drew this version
     result, figure = compute_chart(measure)
     return store_chart(measure_id=measure_id, data_version=version, result=result, figure=figure)
 
@@ -173,3 +233,62 @@ def create_measure(*, room, name: str, unit: str, improvement: str, frequency: s
         )
         enqueue_on_commit(recompute_chart, measure.pk)
     return measure
+
+
+def update_measure(*, measure: Measure, **fields) -> Measure:
+    """Change a measure's definition or chart options; its chart is redrawn after commit.
+
+    A chart type must suit the data (a p-chart needs numerators and denominators)."""
+    chart_type = fields.get("chart_type", measure.chart_type)
+    if chart_type not in Measure.CHARTS_FOR_SHAPE[Measure.Shape(measure.shape)]:
+        raise DataError(
+            [
+                f"A {Measure.ChartType(chart_type).label} does not suit {measure.get_shape_display().lower()}"
+            ]
+        )
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(measure, name, value)
+        measure.save()
+        _mark_stale(measure)
+    return measure
+
+
+def start_phase(*, measure: Measure, starts_on: date, reason: str, by) -> Phase:
+    """A new phase from a period already on the chart, with the reason a person gave."""
+    period = period_of(measure, starts_on)
+    periods = list(measure.points.order_by("period").values_list("period", flat=True))
+    if period not in periods:
+        raise DataError(
+            [
+                f"There is no point for {describe_period(measure, period)}: a new phase "
+                "starts at a point already on the chart"
+            ]
+        )
+    if period == periods[0]:
+        raise DataError(["The first point already starts the first phase: choose a later one"])
+    if not reason.strip():
+        raise DataError(["Say why the new phase starts"])
+    with transaction.atomic():
+        phase, created = Phase.objects.get_or_create(
+            measure=measure, starts_on=period, defaults={"reason": reason.strip(), "created_by": by}
+        )
+        if not created:
+            raise DataError([f"A phase already starts at {describe_period(measure, period)}"])
+        _mark_stale(measure)
+    return phase
+
+
+def remove_phase(*, phase: Phase) -> None:
+    with transaction.atomic():
+        measure = phase.measure
+        phase.delete()
+        _mark_stale(measure)
+
+
+def add_annotation(*, measure: Measure, on: date, text: str, by) -> Annotation:
+    """A note at a date, drawn on the chart."""
+    with transaction.atomic():
+        note = Annotation.objects.create(measure=measure, on=on, text=text.strip(), created_by=by)
+        _mark_stale(measure)
+    return note

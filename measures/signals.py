@@ -6,6 +6,14 @@ measures.spc and the attribute charts (p, u, c) call the same rules.
 
 import numpy as np
 
+# Making Data Count's constants: 2.66 exactly (not 3 / 1.128), and the screening factor.
+LIMIT_FACTOR = 2.66
+SCREEN_FACTOR = 3.267
+SHORT_PHASE = 13
+MIN_BASELINE = 12
+
+IMPROVEMENTS = {"increase": 1, "decrease": -1, "neutral": 0}
+
 # Codes in the flat arrays, and the labels the contract names.
 RULES = (None, "outside_limits", "trend", "two_in_three", "shift")
 NO_RULE, OUTSIDE, TREND, TWO_IN_3, SHIFT = range(5)

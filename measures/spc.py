@@ -1,5 +1,8 @@
 """The chart engine: statistical process control, pure (numpy; no Django).
 
+The public functions: xmr and xmr_many here; run_chart (measures.runcharts) and p_chart,
+u_chart, c_chart (measures.attribute), re-exported so callers need only this module.
+
 XmR charts as NHS England's Making Data Count teaches them, computed exactly as the
 NHSRplotthedots package (0.2.2) does; shared/SPC.md states the rules. Every series and
 phase is laid end to end in flat arrays, so a whole organisation's measures are computed
@@ -15,23 +18,38 @@ from functools import cached_property
 
 import numpy as np
 
+from measures.attribute import AttributeResult, c_chart, p_chart, u_chart
+from measures.runcharts import RunChartResult, run_chart
 from measures.signals import (
+    IMPROVEMENTS,
+    LIMIT_FACTOR,
+    MIN_BASELINE,
     POINT_TYPES,
     RULES,
+    SCREEN_FACTOR,
+    SHORT_PHASE,
     assurance_icon,
     special_causes,
     variation_icon,
 )
 
-# Making Data Count's constants: 2.66 exactly (not 3 / 1.128), and the screening factor.
-LIMIT_FACTOR = 2.66
-SCREEN_FACTOR = 3.267
-SHORT_PHASE = 13
-MIN_BASELINE = 12
-
-IMPROVEMENTS = {"increase": 1, "decrease": -1, "neutral": 0}
 TWO_IN_THREE = ("ptd", "mdc2023")
 RUN_LENGTHS = (6, 7)
+
+
+__all__ = [
+    "AttributeResult",
+    "RunChartResult",
+    "XmrGroup",
+    "XmrPoint",
+    "XmrResult",
+    "c_chart",
+    "p_chart",
+    "run_chart",
+    "u_chart",
+    "xmr",
+    "xmr_many",
+]
 
 
 @dataclass(frozen=True)

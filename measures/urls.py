@@ -5,7 +5,11 @@ from measures import views
 urlpatterns = [
     path("rooms/<int:room_id>/measures/new/", views.measure_create, name="measure_create"),
     path("measures/<int:measure_id>/", views.measure_detail, name="measure_detail"),
+    path("measures/<int:measure_id>/settings/", views.measure_settings, name="measure_settings"),
     path("measures/<int:measure_id>/chart-status/", views.chart_status, name="chart_status"),
+    path("measures/<int:measure_id>/data.csv", views.measure_csv, name="measure_csv"),
     path("measures/<int:measure_id>/points/add/", views.add_point, name="add_point"),
     path("measures/<int:measure_id>/points/paste/", views.paste_points, name="paste_points"),
+    path("measures/<int:measure_id>/phases/new/", views.phase_create, name="phase_create"),
+    path("measures/<int:measure_id>/notes/new/", views.annotation_create, name="annotation_create"),
 ]

@@ -119,6 +119,7 @@ def cast(db) -> Cast:
         unit="hours",
         improvement="decrease",
         frequency="weekly",
+        chart_type="xmr",
     )
     other_measure = Measure.objects.create(
         room=other_room, name="Falls", unit="falls", improvement="decrease", frequency="monthly"

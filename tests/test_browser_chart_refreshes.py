@@ -1,6 +1,6 @@
 """In a real browser: a page whose chart is behind its data says so, then updates itself."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db.models import F
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.browser
 def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, transactional_db):
     services.save_data_points(
         measure=cast.measure,
-        rows=[(n, date(2026, 1, 5 + 7 * n), 30.0 + n % 3) for n in range(3)],
+        rows=[(n, date(2026, 1, 5) + timedelta(weeks=n), (30.0 + n % 3,)) for n in range(14)],
     )
     # A value saved while the worker is away: the data moved on, the chart did not.
-    DataPoint.objects.create(measure=cast.measure, period=date(2026, 2, 2), value=41.0)
+    DataPoint.objects.create(measure=cast.measure, period=date(2026, 4, 13), value=41.0)
     Measure.objects.filter(pk=cast.measure.pk).update(data_version=F("data_version") + 1)
     page = web.page
 
@@ -28,12 +28,12 @@ def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, tr
     page.get_by_role("button", name="Sign in").click()
     web.check()
     assert page.get_by_test_id("recalculating").is_visible()
-    assert "3 weekly points" in page.get_by_test_id("chart-summary").inner_text()
+    assert "14 weekly points" in page.get_by_test_id("chart-summary").inner_text()
 
     services.recompute_chart(measure_id=cast.measure.pk)  # what the worker does
     page.get_by_test_id("recalculating").wait_for(state="detached", timeout=10_000)
     page.wait_for_load_state("load")
     web.check()
-    assert "at the latest of 4 weekly points (the week starting 2 Feb 2026)." in (
+    assert "at the latest of 15 weekly points (the week starting 13 Apr 2026)." in (
         page.get_by_test_id("chart-summary").inner_text()
     )

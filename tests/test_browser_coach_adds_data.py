@@ -30,17 +30,20 @@ def test_the_demo_coach_adds_a_value_and_sees_the_chart_update(web, transactiona
     assert page.evaluate("document.getElementById('chart').data[0].x.length") == 36
 
     page.get_by_label("Date", exact=True).fill("01/04/2019")
-    page.get_by_label("Value", exact=True).fill("88.5")
+    page.get_by_label("Numerator", exact=True).fill("20,000")
+    page.get_by_label("Denominator", exact=True).fill("22,000")
     page.get_by_role("button", name="Save value").click()
     web.check()
     assert page.get_by_text("Value saved.").is_visible()
     page.wait_for_function("document.getElementById('chart').data[0].x.length === 37")
     assert "at the latest of 37 monthly points (April 2019)." in summary.inner_text()
-    assert page.get_by_test_id("data-table").locator("tbody tr").first.inner_text().split() == [
-        "April",
-        "2019",
-        "88.5",
-    ]
+    first_row = page.get_by_test_id("data-table").locator("tbody tr").first.inner_text()
+    assert first_row.split()[:3] == ["Apr", "2019", "90.91"]
+    icons = page.get_by_test_id("chart-icons").get_by_role("img")
+    assert icons.nth(0).get_attribute("aria-label") == "Common cause: no significant change"
+    assert icons.nth(1).get_attribute("aria-label") == (
+        "Variation indicates consistently failing the target"
+    )
 
 
 def test_a_bad_value_is_explained_on_the_page(web, transactional_db):

@@ -15,11 +15,11 @@ def _save(cast, rows):
 
 
 def test_a_stale_task_cannot_overwrite_a_newer_chart(cast):
-    _save(cast, [(1, date(2026, 1, 5), 10.0), (2, date(2026, 1, 12), 12.0)])
+    _save(cast, [(1, date(2026, 1, 5), (10.0,)), (2, date(2026, 1, 12), (12.0,))])
     old_version = cast.measure.data_version
     old_result, old_figure = services.compute_chart(cast.measure)
 
-    _save(cast, [(1, date(2026, 1, 19), 14.0)])
+    _save(cast, [(1, date(2026, 1, 19), (14.0,))])
     assert services.recompute_chart(measure_id=cast.measure.pk) is True
     newest = ChartResult.objects.get(measure=cast.measure)
     assert newest.result["n"] == 3
@@ -35,7 +35,7 @@ def test_a_stale_task_cannot_overwrite_a_newer_chart(cast):
 
 
 def test_a_duplicate_task_leaves_the_result_as_it_is(cast):
-    _save(cast, [(1, date(2026, 1, 5), 10.0), (2, date(2026, 1, 12), 12.0)])
+    _save(cast, [(1, date(2026, 1, 5), (10.0,)), (2, date(2026, 1, 12), (12.0,))])
     assert services.recompute_chart(measure_id=cast.measure.pk) is True
     first = ChartResult.objects.get(measure=cast.measure)
     assert services.recompute_chart(measure_id=cast.measure.pk) is False
@@ -56,7 +56,7 @@ def test_a_task_for_a_deleted_measure_does_nothing(cast):
 
 def test_the_sweep_finds_every_chart_behind_its_data(cast, settings):
     services.recompute_chart(measure_id=cast.other_measure.pk)  # up to date
-    _save(cast, [(1, date(2026, 1, 5), 10.0)])  # stale: its on-commit task never ran
+    _save(cast, [(1, date(2026, 1, 5), (10.0,))])  # stale: its on-commit task never ran
     assert set(Measure.objects.stale().values_list("pk", flat=True)) == {cast.measure.pk}
     assert app.conf.task_always_eager
     assert services.enqueue_stale_charts() == 1

@@ -77,14 +77,14 @@ def test_a_second_value_for_the_same_week_is_refused(coach, cast):
     [
         ("", "The paste is empty"),
         ("   \n\n", "The paste is empty"),
-        ("03/11/2026\n10/11/2026", "Line 1 has one column: paste the date, then the value"),
+        ("03/11/2026\n10/11/2026", "Line 1 has one column: paste 2, the date then the value"),
         ("03/11/2026\t30\n10/11/2026\tabc", "Line 2: “abc” is not a number"),
         ("03/11/2026\t30\n30/02/2026\t31", "Line 2: “30/02/2026” is not a real date"),
         (
             "Week\tHours\n03/11/2026\t30\n04/11/2026\t31",
             "Line 3 is for the week starting 2 Nov 2026, as line 2 is",
         ),
-        ("03/11/2026\t30\t12", "Line 1 has 3 columns"),
+        ("03/11/2026\t30\t12", "Line 1 has 3 columns: paste 2"),
     ],
 )
 def test_a_bad_paste_names_the_line_and_saves_nothing(coach, cast, rows, message):
@@ -112,14 +112,15 @@ def test_a_paste_of_ten_thousand_rows_with_one_bad_row_saves_none_of_them(coach,
 def test_a_good_paste_of_ten_thousand_rows_is_saved_in_one_go(
     coach, cast, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(40):
+    # One transaction; SQLite's limit on variables per statement splits it into batches.
+    with django_assert_max_num_queries(80):
         response = _paste(coach, cast.measure, "Week\tHours\n" + "\n".join(_weekly_rows(10_000)))
     assert response.status_code == 302
     assert DataPoint.objects.filter(measure=cast.measure).count() == 10_000
     cast.measure.refresh_from_db()
     assert cast.measure.data_version == 1
     page = coach.get(reverse("measure_detail", args=[cast.measure.pk]), follow=True)
-    assert "10,000 values added and 0 updated" in page.content.decode()
+    assert "10,000 values added, 0 updated and 0 unchanged" in page.content.decode()
 
 
 def test_pasting_again_updates_the_values_already_there(coach, cast):

@@ -107,34 +107,50 @@ def load_demo() -> None:
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
     months = _monthly_totals(ods_code)
+    source = "NHS England A&E Attendances and Emergency Admissions"
     performance, _ = Measure.objects.get_or_create(
         room=room,
         name="Patients seen within 4 hours",
         defaults={
+            "kind": Measure.Kind.OUTCOME,
+            "shape": Measure.Shape.PROPORTION,
             "unit": "%",
             "improvement": Measure.Improvement.INCREASE,
             "frequency": Measure.Frequency.MONTHLY,
+            "target": 95,
+            "chart_type": Measure.ChartType.P,
+            # Tens of thousands of attendances a month: plain p-chart limits are too narrow.
+            "laney": True,
+            "definition": "Of all attendances at the trust's A&E departments in the month "
+            "(every type), the percentage who left within four hours of arriving.",
+            "numerator_definition": "Attendances that left A&E within 4 hours",
+            "denominator_definition": "All A&E attendances",
+            "data_source": source,
         },
     )
     attendances, _ = Measure.objects.get_or_create(
         room=room,
         name="A&E attendances",
         defaults={
+            "kind": Measure.Kind.BALANCING,
             "unit": "attendances",
             "improvement": Measure.Improvement.NEUTRAL,
             "frequency": Measure.Frequency.MONTHLY,
+            "chart_type": Measure.ChartType.XMR,
+            "definition": "Attendances at all the trust's A&E departments in the month.",
+            "data_source": source,
         },
     )
+    lines = enumerate(months, start=2)
+    rows = [(line, month, total, breaches) for line, (month, total, breaches) in lines]
     save_data_points(
         measure=performance,
         rows=[
-            (line, month, round(100 * (1 - breaches / total), 2))
-            for line, (month, total, breaches) in enumerate(months, start=2)
+            (line, month, (float(total - breaches), float(total)))
+            for line, month, total, breaches in rows
         ],
     )
     save_data_points(
         measure=attendances,
-        rows=[
-            (line, month, float(total)) for line, (month, total, _) in enumerate(months, start=2)
-        ],
+        rows=[(line, month, (float(total),)) for line, month, total, _ in rows],
     )

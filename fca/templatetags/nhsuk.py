@@ -1,6 +1,9 @@
 """Template tags for the NHS.UK frontend, reading its markup from the npm package."""
 
+import math
 import re
+from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from django import template
@@ -43,7 +46,30 @@ def nhs_date(value) -> str:
 
 @register.filter
 def number(value) -> str:
-    """A value as people write it: 18,788 or 88.5, without padding or float noise."""
+    """A value as people read it: 18,788, 88.5, 90.91, 0.0123; no float noise, no
+    exponents. Two decimal places at most, or three significant figures below 1."""
     if value is None or value == "":
         return ""
-    return f"{float(value):,.10g}"
+    number = float(value)
+    if not math.isfinite(number):
+        return ""
+    if abs(number) >= 1 or number == 0:
+        rounded = Decimal(str(round(number, 2)))
+    else:
+        rounded = Decimal(f"{number:.3g}")
+    text = f"{rounded:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def iso_period(value: str, frequency: str) -> str:
+    """A stored ISO period as people read it: Mar 2019, or w/c 4 Mar 2019."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value)
+    return f"w/c {format_date(day)}" if frequency == "weekly" else day.strftime("%b %Y")
+
+
+@register.filter
+def dictkey(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,114 @@
+"""Making Data Count's variation and assurance icons, drawn as inline SVG (SPC.md §5).
+
+Each icon is a round badge whose ring colour, dots and letter say what it means, so it
+reads without colour too; its words are its accessible name."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from measures.charts import ASSURANCE_WORDS, POINT_TYPE_WORDS, RULE_WORDS, VARIATION_WORDS
+
+register = template.Library()
+
+GREY, BLUE, ORANGE, PURPLE, RED = "#a6a6a6", "#00b0f0", "#e46c0a", "#490092", "#de1b1b"
+_VARIATION = {
+    "common_cause": (GREY, ""),
+    "improvement_high": (BLUE, "H"),
+    "improvement_low": (BLUE, "L"),
+    "concern_high": (ORANGE, "H"),
+    "concern_low": (ORANGE, "L"),
+    "neutral_high": (PURPLE, "H"),
+    "neutral_low": (PURPLE, "L"),
+}
+_ASSURANCE = {"pass": (BLUE, "P", 34), "fail": (ORANGE, "F", 16), "hit_and_miss": (GREY, "?", 25)}
+
+
+def _badge(colour: str, words: str, inner: SafeString, size: int) -> SafeString:
+    return format_html(
+        '<svg class="app-icon" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 50 50" '
+        'width="{}" height="{}" role="img" aria-label="{}" focusable="false">'
+        "<title>{}</title>"
+        '<circle cx="25" cy="25" r="22" fill="#ffffff" stroke="{}" stroke-width="4"/>{}</svg>',
+        size,
+        size,
+        words,
+        words,
+        colour,
+        inner,
+    )
+
+
+@register.simple_tag
+def variation_icon(code: str | None, size: int = 44) -> SafeString:
+    if code not in _VARIATION:
+        return SafeString("")
+    colour, letter = _VARIATION[code]
+    heights = (30, 27, 31, 28, 30, 26, 29) if not letter else (31, 30, 31, 29, 26, 23, 20)
+    if letter == "L":
+        heights = (19, 20, 19, 21, 24, 27, 30)
+    dots = SafeString(
+        "".join(
+            format_html(
+                '<circle cx="{}" cy="{}" r="2.6" fill="{}"/>',
+                9 + i * 5.3,
+                y,
+                colour if letter and i >= 4 else GREY,
+            )
+            for i, y in enumerate(heights)
+        )
+    )
+    text = (
+        format_html(
+            '<text x="25" y="{}" text-anchor="middle" font-family="Arial, sans-serif" '
+            'font-size="13" font-weight="bold" fill="{}">{}</text>',
+            16 if letter == "H" else 43,
+            colour,
+            letter,
+        )
+        if letter
+        else SafeString("")
+    )
+    return _badge(colour, VARIATION_WORDS[code], dots + text, size)
+
+
+@register.simple_tag
+def assurance_icon(code: str | None, size: int = 44) -> SafeString:
+    if code not in _ASSURANCE:
+        return SafeString("")
+    colour, letter, target_y = _ASSURANCE[code]
+    inner = format_html(
+        '<path d="M7 25 q4 -6 8 0 t8 0 t8 0 t8 0 t4 0" fill="none" stroke="{}" '
+        'stroke-width="2.2"/>'
+        '<line x1="6" y1="{}" x2="44" y2="{}" stroke="{}" stroke-width="2" '
+        'stroke-dasharray="3 2"/>'
+        '<text x="25" y="{}" text-anchor="middle" font-family="Arial, sans-serif" '
+        'font-size="13" font-weight="bold" fill="{}">{}</text>',
+        GREY,
+        target_y,
+        target_y,
+        RED,
+        43 if letter != "F" else 40,
+        colour,
+        letter,
+    )
+    return _badge(colour, ASSURANCE_WORDS[code], inner, size)
+
+
+_RUN_CHART_WORDS = {
+    "shift": "Shift: 6 or more points on one side of the median",
+    "trend": "Trend: 5 or more points rising or falling",
+}
+
+
+@register.filter
+def signal_words(point: dict) -> str:
+    """A point's finding for the data table: its type and the rule that found it."""
+    if point.get("excluded"):
+        return "Left out (no denominator)"
+    rule = point.get("rule")
+    if not rule:
+        return ""
+    if point.get("point_type") == "common_cause":  # a run chart's IHI rules
+        return _RUN_CHART_WORDS.get(rule, "")
+    return f"{POINT_TYPE_WORDS[point['point_type']]}: {RULE_WORDS[rule]}"
