@@ -25,11 +25,19 @@ _MONTHS = {
     for name in names
 }
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$")
+_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[t ][\d:.]+z?)?$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?: [\d:]+)?$")
 _DAY_MONTH_NAME = re.compile(r"^(\d{1,2})[ \-]([a-z]+)[ \-,]+(\d{2}|\d{4})$")
 _MONTH_NAME_YEAR = re.compile(r"^([a-z]+)[ \-,]+(\d{2}|\d{4})$")
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+
+
+class MonthDate(date):
+    """A date given only as a month (Nov 2026): its first day, marked as such, so a weekly
+    measure can refuse it rather than guess the week."""
 
 
 def _year(text: str) -> int:
@@ -46,8 +54,8 @@ def _month(name: str) -> int:
 
 def parse_date(text: str) -> date:
     """A date from what a person typed: 2024-03-01, 01/03/2024 (day first), 1 Mar 2024,
-    Mar 2024 or 2024-03 (the first of the month). Raises ValueError with a message fit to
-    show the person."""
+    or a month alone, Mar 2024 or 2024-03 (a MonthDate: the first of the month). Raises
+    ValueError with a message fit to show the person."""
     cleaned = " ".join(text.strip().lower().split())
     if not cleaned:
         raise ValueError("The date is empty")
@@ -59,13 +67,18 @@ def parse_date(text: str) -> date:
         if m := _DAY_MONTH_NAME.match(cleaned):
             return date(_year(m[3]), _month(m[2]), int(m[1]))
         if m := _MONTH_NAME_YEAR.match(cleaned):
-            return date(_year(m[2]), _month(m[1]), 1)
+            return MonthDate(_year(m[2]), _month(m[1]), 1)
         if m := _YEAR_MONTH.match(cleaned):
-            return date(int(m[1]), int(m[2]), 1)
+            return MonthDate(int(m[1]), int(m[2]), 1)
     except ValueError as error:
         if "month" in str(error) and "“" in str(error):
             raise
         raise ValueError(f"“{text.strip()}” is not a real date") from None
+    if _SERIAL.match(cleaned):
+        raise ValueError(
+            f"“{text.strip()}” looks like a spreadsheet number for a date: format the "
+            "column as dates, then copy it again"
+        )
     raise ValueError(f"“{text.strip()}” is not a date: write it as 01/03/2024 or 1 Mar 2024")
 
 

@@ -20,3 +20,12 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     # No request context: whatever failed may fail again while rendering the header.
     return _page("500.html", 500)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return _page("400.html", 400, request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that had expired (signed out and in again, another tab)."""
+    return _page("csrf_failure.html", 403, request)

@@ -23,6 +23,15 @@ class NHSFormMixin:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             widget = field.widget
+            widget.attrs.pop("autofocus", None)  # focus stays where the person put it
+            # NHS style: say what to do, naming the field ("Enter your email address").
+            label = str(field.label or name.replace("_", " ")).lower()
+            verb = "Select" if isinstance(widget, forms.RadioSelect | forms.Select) else "Enter"
+            if (
+                field.error_messages.get("required")
+                == forms.Field.default_error_messages["required"]
+            ):
+                field.error_messages["required"] = f"{verb} {label}"
             css = next(
                 (c for kind, c in self.CLASSES.items() if isinstance(widget, kind)), "nhsuk-input"
             )

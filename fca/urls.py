@@ -12,7 +12,7 @@ accounts = [
         ),
         name="login",
     ),
-    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sign-out/", views.sign_out, name="logout"),
     path(
         "password/reset/",
         auth_views.PasswordResetView.as_view(form_class=NHSPasswordResetForm),
@@ -53,6 +53,7 @@ urlpatterns = [
     path("", include("measures.urls")),
 ]
 
+handler400 = "fca.errors.bad_request"
 handler403 = "fca.errors.permission_denied"
 handler404 = "fca.errors.page_not_found"
 handler500 = "fca.errors.server_error"

@@ -345,7 +345,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
     """A Plotly figure: each phase its own line, centre and limits, so phases show as
     breaks; the target dashed red; notes as markers along the top."""
     fig = go.Figure()
-    unit = f" ({settings.unit})" if settings.unit else ""
+    day_format = "%d %b %Y" if settings.frequency == "weekly" else "%b %Y"
     centre_name = "Median" if payload["chart_type"] == "run" else "Mean"
     if payload["chart_type"] in ("p", "u", "c"):
         centre_name = "Centre line"
@@ -370,7 +370,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
                     "line": {"color": "#425563", "width": 1},
                 },
                 customdata=[POINT_TYPE_WORDS[k] for k in kinds],
-                hovertemplate="%{x|%d %b %Y}: %{y}<br>%{customdata}<extra></extra>",
+                hovertemplate="%{x|" + day_format + "}: %{y}<br>%{customdata}<extra></extra>",
             )
         )
         fig.add_trace(
@@ -404,8 +404,12 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
         paper_bgcolor="#ffffff",
         font={"family": "Arial, sans-serif", "size": 14, "color": "#212b32"},
         legend={"orientation": "h", "y": -0.2},
-        xaxis={"showgrid": False, "linecolor": "#4c6272", "tickformat": "%b %Y"},
-        yaxis={"title": {"text": f"{settings.name}{unit}"}, "gridcolor": "#e8edee"},
+        xaxis={"showgrid": False, "linecolor": "#4c6272", "tickformat": day_format},
+        yaxis={
+            "title": {"text": settings.unit or settings.name},
+            "gridcolor": "#e8edee",
+            "automargin": True,
+        },
     )
     # Through JSON, so the stored figure holds only plain types (no numpy arrays).
     return json.loads(plotly.io.to_json(fig, validate=False))

@@ -37,6 +37,10 @@ class DateField(_ParsedField):
 class NumberField(_ParsedField):
     """A number as people write it: 95.2, 1,234, 87%."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget.attrs["inputmode"] = "decimal"
+
     def to_python(self, value):
         text = super().to_python(value)
         if not text:
@@ -48,6 +52,22 @@ class NumberField(_ParsedField):
 
 
 class MeasureForm(NHSFormMixin, forms.ModelForm):
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.room = room
+        # Choices without a blank, and no direction chosen for the person.
+        self.fields["frequency"].choices = Measure.Frequency.choices
+        self.fields["improvement"].initial = None
+        self.fields["improvement"].error_messages["required"] = (
+            "Select which way is better for patients, or neither"
+        )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Measure.objects.filter(room=self.room, name__iexact=name).exists():
+            raise forms.ValidationError(f"The room already has a measure called “{name}”")
+        return name
+
     class Meta:
         model = Measure
         fields = ["name", "kind", "shape", "unit", "improvement", "frequency"]
@@ -117,6 +137,13 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
             del self.fields["multiplier"]
         if self.instance.shape == Measure.Shape.VALUE:
             del self.fields["laney"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = Measure.objects.filter(room=self.instance.room_id, name__iexact=name)
+        if others.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"The room already has a measure called “{name}”")
+        return name
 
     def clean_baseline_points(self):
         points = self.cleaned_data["baseline_points"]

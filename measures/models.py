@@ -1,9 +1,17 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from bigrooms.models import BigRoom
+from fca.dates import MonthDate, format_date, month_start, week_start
+
+# Beyond this a value is a typing slip, not a measurement (and would wreck the chart).
+MAX_VALUE = 1e12
 
 
 class MeasureQuerySet(models.QuerySet):
@@ -101,6 +109,9 @@ class Measure(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(F("room"), Lower("name"), name="measure_unique_name_in_room")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -110,15 +121,35 @@ class Measure(models.Model):
         """1 for a value; 2 for a numerator and denominator."""
         return 1 if self.shape == self.Shape.VALUE else 2
 
+    def period_of(self, day: date) -> date:
+        """The period a date belongs to: its week (from Monday) or its month.
+
+        Refuses a month alone for a weekly measure, and a period still to come."""
+        if self.frequency == self.Frequency.WEEKLY:
+            if isinstance(day, MonthDate):
+                raise ValueError(
+                    f"{day:%b %Y} is a month: give a day in the week for a weekly measure"
+                )
+            period, this_period = week_start(day), week_start(timezone.localdate())
+        else:
+            period, this_period = month_start(day), month_start(timezone.localdate())
+        if period > this_period:
+            raise ValueError(f"{format_date(day)} is in the future")
+        return period
+
     def reading(self, numbers: tuple[float, ...]) -> tuple[float, float | None, float | None]:
         """The (value, numerator, denominator) stored for what a person entered.
 
         Raises ValueError with a message fit to show them."""
         if self.shape == self.Shape.VALUE:
             [value] = numbers
+            if abs(value) > MAX_VALUE:
+                raise ValueError(f"{value:g} is too large to be a measure's value")
             if self.chart_type == self.ChartType.C and (value < 0 or value != int(value)):
                 raise ValueError(f"{value:g} is not a count: a count is a whole number, 0 or more")
             return value, None, None
+        if any(abs(n) > MAX_VALUE for n in numbers):
+            raise ValueError("The number is too large to be a measure's value")
         numerator, denominator = numbers
         if numerator < 0 or denominator < 0:
             raise ValueError("Counts cannot be negative")

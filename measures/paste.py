@@ -12,6 +12,9 @@ from datetime import date
 from fca.dates import parse_date
 
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+# Spaces (ordinary, no-break, thin) are thousands separators only between groups of three.
+_SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.]\d+)?%?$")
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,9 @@ class PasteError(ValueError):
 
 def parse_number(text: str) -> float:
     """A number as people write it: 95.2, 1,234, -3, 87%. Raises ValueError with a message."""
-    cleaned = text.strip().replace(" ", "")
+    cleaned = text.strip().strip('"').strip().translate(_MINUS_SIGNS)
+    if _SPACED_THOUSANDS.match(cleaned):
+        cleaned = re.sub(r"[ \u00a0\u202f]", "", cleaned)
     if not cleaned or not _NUMBER.match(cleaned) or cleaned in {"%", "+", "-", "."}:
         raise ValueError(f"“{text.strip()}” is not a number")
     value = float(cleaned.rstrip("%").replace(",", ""))
@@ -69,6 +74,10 @@ def parse_rows(text: str, *, numbers: int = 1, max_rows: int) -> list[PastedRow]
         cells = _split(line)
         while len(cells) > columns and cells[-1] == "":
             cells.pop()
+        if len(cells) == columns and cells[0] and not all(cells[1:]):
+            problems.append(f"Line {number}: a value is missing")
+            first_data_line = False
+            continue
         if len(cells) != columns or not all(cells):
             count = len([c for c in cells if c])
             problems.append(

@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fca.dates import month_start, week_start
 from fca.enqueue import enqueue_on_commit
 from measures import charts
 from measures.models import Annotation, ChartResult, DataPoint, Measure, Phase
@@ -22,13 +21,6 @@ class DataError(ValueError):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def period_of(measure: Measure, day: date) -> date:
-    """The period a date belongs to: its week (from Monday) or its month."""
-    if measure.frequency == Measure.Frequency.WEEKLY:
-        return week_start(day)
-    return month_start(day)
 
 
 def describe_period(measure: Measure, period: date) -> str:
@@ -46,8 +38,8 @@ def _mark_stale(measure: Measure) -> None:
 def add_data_point(*, measure: Measure, day: date, numbers: tuple[float, ...]) -> DataPoint:
     """Save one period's value (or numerator and denominator). A period that already has
     one is refused, naming it."""
-    period = period_of(measure, day)
     try:
+        period = measure.period_of(day)
         value, numerator, denominator = measure.reading(numbers)
     except ValueError as error:
         raise DataError([str(error)]) from None
@@ -89,7 +81,11 @@ def save_data_points(
     problems = []
     points = []
     for line, day, numbers in rows:
-        period = period_of(measure, day)
+        try:
+            period = measure.period_of(day)
+        except ValueError as error:
+            problems.append(f"Line {line}: {error}")
+            continue
         if period in by_period:
             problems.append(
                 f"Line {line} is for {describe_period(measure, period)}, "
@@ -223,14 +219,13 @@ def enqueue_stale_charts() -> int:
     return sent
 
 
-def create_measure(*, room, name: str, unit: str, improvement: str, frequency: str) -> Measure:
-    """A new measure on a room; its (empty) chart is computed after commit."""
+def create_measure(*, room, **fields) -> Measure:
+    """A new measure on a room, starting as a run chart; its (empty) chart is computed
+    after commit."""
     from measures.tasks import recompute_chart
 
     with transaction.atomic():
-        measure = Measure.objects.create(
-            room=room, name=name, unit=unit, improvement=improvement, frequency=frequency
-        )
+        measure = Measure.objects.create(room=room, **fields)
         enqueue_on_commit(recompute_chart, measure.pk)
     return measure
 
@@ -256,7 +251,10 @@ def update_measure(*, measure: Measure, **fields) -> Measure:
 
 def start_phase(*, measure: Measure, starts_on: date, reason: str, by) -> Phase:
     """A new phase from a period already on the chart, with the reason a person gave."""
-    period = period_of(measure, starts_on)
+    try:
+        period = measure.period_of(starts_on)
+    except ValueError as error:
+        raise DataError([str(error)]) from None
     periods = list(measure.points.order_by("period").values_list("period", flat=True))
     if period not in periods:
         raise DataError(
@@ -292,3 +290,14 @@ def add_annotation(*, measure: Measure, on: date, text: str, by) -> Annotation:
         note = Annotation.objects.create(measure=measure, on=on, text=text.strip(), created_by=by)
         _mark_stale(measure)
     return note
+
+
+def remove_data_point(*, measure: Measure, point_id: int) -> DataPoint | None:
+    """Remove one value; None when it was already gone (a second click, another tab)."""
+    with transaction.atomic():
+        point = measure.points.filter(pk=point_id).first()
+        if point is None:
+            return None
+        point.delete()
+        _mark_stale(measure)
+    return point

@@ -10,6 +10,11 @@ urlpatterns = [
     path("measures/<int:measure_id>/data.csv", views.measure_csv, name="measure_csv"),
     path("measures/<int:measure_id>/points/add/", views.add_point, name="add_point"),
     path("measures/<int:measure_id>/points/paste/", views.paste_points, name="paste_points"),
+    path(
+        "measures/<int:measure_id>/points/<int:point_id>/remove/",
+        views.point_remove,
+        name="point_remove",
+    ),
     path("measures/<int:measure_id>/phases/new/", views.phase_create, name="phase_create"),
     path("measures/<int:measure_id>/notes/new/", views.annotation_create, name="annotation_create"),
 ]

@@ -1,11 +1,13 @@
 import csv
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from fca.access import get_big_room_for_user, get_measure_for_user
 from fca.csvio import safe_cell
@@ -20,14 +22,47 @@ from measures.forms import (
 )
 
 
-def _render_measure(request, measure, access, status=200, **forms):
+def form_endpoint(view):
+    """A form's POST target. A GET, as when signing in again after the session ran out
+    bounces back here, goes to the measure page rather than an error."""
+
+    @wraps(view)
+    def wrapper(request, measure_id, **kwargs):
+        if request.method != "POST":
+            get_measure_for_user(request.user, measure_id)
+            return redirect("measure_detail", measure_id=measure_id)
+        return view(request, measure_id, **kwargs)
+
+    return require_http_methods(["GET", "POST"])(wrapper)
+
+
+TABLE_ROWS = 104  # two years of weeks; the CSV has every value
+
+
+def _chart_context(measure, access) -> dict:
+    """What the chart region and the data table show."""
     chart = getattr(measure, "chart", None)
-    context = {
+    signals = {p["period"]: p for p in chart.result.get("points", [])} if chart else {}
+    points = measure.points.order_by("-period")
+    table = [
+        {"id": pk, "period": period, "value": value, "point": signals.get(period.isoformat())}
+        for pk, period, value in points.values_list("pk", "period", "value")[:TABLE_ROWS]
+    ]
+    return {
         "measure": measure,
-        "room": measure.room,
         "access": access,
         "chart": chart,
+        "chart_figure_id": f"chart-figure-{chart.data_version}" if chart else "",
         "current": chart is not None and chart.is_current_for(measure),
+        "table": table,
+        "table_total": points.count() if len(table) == TABLE_ROWS else len(table),
+    }
+
+
+def _render_measure(request, measure, access, status=200, **forms):
+    context = {
+        **_chart_context(measure, access),
+        "room": measure.room,
         "phases": measure.phases.all(),
         "point_form": forms.get("point_form") or DataPointForm(measure=measure),
         "paste_form": forms.get("paste_form") or PasteForm(measure=measure),
@@ -47,20 +82,20 @@ def measure_detail(request: HttpRequest, measure_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def chart_status(request: HttpRequest, measure_id: int) -> HttpResponse:
-    """Polled while a chart is recalculating; tells the page to reload once it is current."""
-    measure, _ = get_measure_for_user(request.user, measure_id)
-    chart = getattr(measure, "chart", None)
-    current = chart is not None and chart.is_current_for(measure)
-    response = render(
-        request, "measures/_chart_status.html", {"measure": measure, "current": current}
-    )
-    if current and request.htmx:
-        response["HX-Refresh"] = "true"
-    return response
+    """Polled while a chart is recalculating: the chart region, and once the chart is
+    current the data table too, swapped in place so nothing typed in the forms is lost."""
+    measure, access = get_measure_for_user(request.user, measure_id)
+    context = _chart_context(measure, access)
+    html = render_to_string("measures/_chart_region.html", context, request=request)
+    if context["current"]:
+        html += render_to_string(
+            "measures/_data_table.html", {**context, "oob": True}, request=request
+        )
+    return HttpResponse(html)
 
 
 @login_required
-@require_POST
+@form_endpoint
 def add_point(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, access = get_measure_for_user(request.user, measure_id, data=True)
     form = DataPointForm(request.POST, measure=measure)
@@ -78,7 +113,7 @@ def add_point(request: HttpRequest, measure_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@form_endpoint
 def paste_points(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, access = get_measure_for_user(request.user, measure_id, data=True)
     form = PasteForm(request.POST, measure=measure)
@@ -108,7 +143,7 @@ def _counts_message(counts: dict) -> str:
 @require_http_methods(["GET", "POST"])
 def measure_create(request: HttpRequest, room_id: int) -> HttpResponse:
     room, _ = get_big_room_for_user(request.user, room_id, write=True)
-    form = MeasureForm(request.POST or None)
+    form = MeasureForm(request.POST or None, room=room)
     if request.method == "POST" and form.is_valid():
         measure = services.create_measure(room=room, **form.cleaned_data)
         messages.success(request, f"“{measure.name}” added. Now add its data.")
@@ -138,7 +173,7 @@ def measure_settings(request: HttpRequest, measure_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@form_endpoint
 def phase_create(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, access = get_measure_for_user(request.user, measure_id, write=True)
     form = PhaseForm(request.POST)
@@ -154,7 +189,7 @@ def phase_create(request: HttpRequest, measure_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@form_endpoint
 def annotation_create(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, access = get_measure_for_user(request.user, measure_id, data=True)
     form = AnnotationForm(request.POST)
@@ -194,3 +229,26 @@ def measure_csv(request: HttpRequest, measure_id: int) -> HttpResponse:
             )
         )
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def point_remove(request: HttpRequest, measure_id: int, point_id: int) -> HttpResponse:
+    """Confirm, then remove one value: the way to mend a typing slip."""
+    measure, _ = get_measure_for_user(request.user, measure_id, data=True)
+    if request.method == "POST":
+        point = services.remove_data_point(measure=measure, point_id=point_id)
+        if point is None:
+            messages.info(request, "That value had already been removed.")
+        else:
+            when = services.describe_period(measure, point.period)
+            messages.success(request, f"The value for {when} was removed.")
+        return redirect("measure_detail", measure_id=measure.pk)
+    point = get_object_or_404(measure.points, pk=point_id)
+    context = {
+        "measure": measure,
+        "room": measure.room,
+        "point": point,
+        "when": services.describe_period(measure, point.period),
+    }
+    return render(request, "measures/point_remove.html", context)

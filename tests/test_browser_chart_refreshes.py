@@ -1,4 +1,5 @@
-"""In a real browser: a page whose chart is behind its data says so, then updates itself."""
+"""In a real browser: a page whose chart is behind its data says so, then updates the chart
+in place, keeping whatever the person was typing."""
 
 from datetime import date, timedelta
 
@@ -30,10 +31,13 @@ def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, tr
     assert page.get_by_test_id("recalculating").is_visible()
     assert "14 weekly points" in page.get_by_test_id("chart-summary").inner_text()
 
+    # Someone starts typing while the chart is recalculating: nothing they type may be lost.
+    page.get_by_label("Date", exact=True).fill("20/04/2026")
     services.recompute_chart(measure_id=cast.measure.pk)  # what the worker does
     page.get_by_test_id("recalculating").wait_for(state="detached", timeout=10_000)
-    page.wait_for_load_state("load")
     web.check()
+    assert page.get_by_label("Date", exact=True).input_value() == "20/04/2026"
+    assert "41" in page.get_by_test_id("data-table").locator("tbody tr").first.inner_text()
     assert "at the latest of 15 weekly points (the week starting 13 Apr 2026)." in (
         page.get_by_test_id("chart-summary").inner_text()
     )

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from measures.models import ChartResult, DataPoint
+from measures.models import ChartResult, DataPoint, Measure
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_page_says_recalculating_while_the_chart_is_behind_its_data(coach, c
         ("03/11/2026", "thirty", "“thirty” is not a number"),
         ("31/02/2026", "12", "“31/02/2026” is not a real date"),
         ("next week", "12", "“next week” is not a date"),
-        ("", "12", "This field is required"),
+        ("", "12", "Enter date"),
     ],
 )
 def test_a_bad_value_gets_a_clear_message_and_saves_nothing(coach, cast, day, value, message):
@@ -136,3 +136,82 @@ def test_a_member_without_the_data_right_cannot_add_data(client, cast):
     assert _add(client, cast.measure, "03/11/2026", "31").status_code == 403
     client.force_login(cast.dana)
     assert _add(client, cast.measure, "03/11/2026", "31").status_code == 302
+
+
+@pytest.fixture
+def proportion(cast):
+    return Measure.objects.create(
+        room=cast.room,
+        name="Screened for delirium",
+        unit="%",
+        shape="proportion",
+        improvement="increase",
+        frequency="monthly",
+        chart_type="p",
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("Jan 2025\t12\t10", "Line 1: The numerator (12) is more than the denominator (10)"),
+        ("Jan 2025\t-1\t10", "Line 1: Counts cannot be negative"),
+        ("Jan 2025\t1\t0", "Line 1: The denominator is 0"),
+        ("Jan 2025\t5", "Line 1 has 2 columns: paste 3, the date, numerator, denominator"),
+        ("Jan 2099\t5\t10", "Line 1: 1 Jan 2099 is in the future"),
+    ],
+)
+def test_a_bad_proportion_is_refused_naming_the_line(coach, proportion, rows, message):
+    response = _paste(coach, proportion, rows)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not proportion.points.exists()
+
+
+def test_a_proportion_is_charted_as_a_percentage(
+    coach, proportion, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _paste(coach, proportion, "Month\tYes\tAll\nJan 2025\t45\t50\nFeb 2025\t40\t50")
+    assert response.status_code == 302
+    assert list(proportion.points.values_list("value", "numerator", "denominator")) == [
+        (90.0, 45.0, 50.0),
+        (80.0, 40.0, 50.0),
+    ]
+    chart = ChartResult.objects.get(measure=proportion).result
+    assert chart["chart_type"] == "p"
+    assert chart["phases"][0]["centre"] == pytest.approx(85.0)
+
+
+@pytest.mark.parametrize(
+    ("day", "value", "message"),
+    [
+        ("Nov 2026", "12", "Nov 2026 is a month: give a day in the week for a weekly measure"),
+        ("01/01/2099", "12", "1 Jan 2099 is in the future"),
+        ("03/11/2026", "1" * 20, "is too large to be a measure"),
+        ("44470", "12", "looks like a spreadsheet number for a date"),
+        ("03/11/2026", "1 2", "“1 2” is not a number"),
+    ],
+)
+def test_implausible_input_is_refused_with_a_reason(coach, cast, day, value, message):
+    response = _add(coach, cast.measure, day, value)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not DataPoint.objects.exists()
+
+
+def test_signing_in_again_after_the_session_ran_out_returns_to_the_measure(coach, cast):
+    response = coach.get(reverse("add_point", args=[cast.measure.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("measure_detail", args=[cast.measure.pk])
+
+
+def test_a_form_from_an_expired_page_says_so_and_saves_nothing(cast):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.alice)
+    response = _add(client, cast.measure, "03/11/2026", "12")
+    assert response.status_code == 403
+    assert "This page had expired" in response.content.decode()
+    assert not DataPoint.objects.exists()

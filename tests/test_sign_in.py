@@ -26,10 +26,12 @@ def test_a_wrong_password_gets_a_clear_message(client, cast):
     assert "_auth_user_id" not in client.session
 
 
-def test_signing_out_ends_the_session(client, cast):
+def test_signing_out_ends_the_session_and_says_so(client, cast):
     _sign_in(client, cast.alice.email, PASSWORD)
+    assert client.get("/")["Cache-Control"] == "no-store"  # not kept on a shared computer
     response = client.post(reverse("logout"))
     assert response.status_code == 302
+    assert "You have signed out." in client.get(response["Location"]).content.decode()
     assert client.get("/")["Location"].startswith("/account/sign-in/")
 
 

@@ -5,6 +5,7 @@ failure: no page ships unwalked.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
@@ -46,19 +47,22 @@ RULES = {
     "measure_detail": {"GET": "room_read"},
     "measure_settings": {"GET": "room_manage", "POST": "room_manage"},
     "measure_csv": {"GET": "room_read"},
-    "phase_create": {"POST": "room_manage"},
-    "annotation_create": {"POST": "room_data"},
+    "phase_create": {"GET": "room_read", "POST": "room_manage"},
+    "point_remove": {"GET": "room_data", "POST": "room_data"},
+    "annotation_create": {"GET": "room_read", "POST": "room_data"},
     "chart_status": {"GET": "room_read"},
-    "add_point": {"POST": "room_data"},
-    "paste_points": {"POST": "room_data"},
+    "add_point": {"GET": "room_read", "POST": "room_data"},
+    "paste_points": {"GET": "room_read", "POST": "room_data"},
 }
 
 
 def ids_for(cast) -> dict:
     """A real object's id for every URL parameter, all in the cast's North room."""
+    point = cast.measure.points.create(period=date(2026, 1, 5), value=30.0)
     return {
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
+        "point_id": point.pk,
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
     }
