@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install assets lock lint format clean
+.PHONY: run test install assets lock bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,21 @@ lock: | $(BIN)/python
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+BENCH_VENV := .bench-venv
+
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+
+# The peer packages go into the benchmark's own virtualenv only, never into .venv or the lock.
+$(BENCH_VENV)/.installed: requirements.lock bench/requirements.txt | $(BENCH_VENV)/bin/python
+	$(BENCH_VENV)/bin/pip install --quiet -r requirements.lock -r bench/requirements.txt
+	touch $@
+
+# The chart engine's speed beside its peer packages: a report, see bench/README.md.
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/spc_bench.py $(BENCH_ARGS)
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,4 +77,4 @@ format:
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules build staticfiles db.sqlite3
+	rm -rf $(VENV) $(BENCH_VENV) node_modules build staticfiles db.sqlite3

@@ -75,6 +75,20 @@ class XmrPoint:
     direction: int
 
 
+# A point is one of 5 rules x 5 types x 3 directions: build each record once, share it.
+_POINT_RECORDS = tuple(
+    XmrPoint(rule=RULES[r], point_type=POINT_TYPES[t], direction=d - 1)
+    for r in range(len(RULES))
+    for t in range(len(POINT_TYPES))
+    for d in range(3)
+)
+
+
+def _record_codes(rules: np.ndarray, types: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Each point's index into _POINT_RECORDS."""
+    return (rules.astype(np.int64) * len(POINT_TYPES) + types) * 3 + (directions + 1)
+
+
 class XmrResult:
     """An XmR chart. Per-point records are built from the columnar arrays on first use."""
 
@@ -87,25 +101,23 @@ class XmrResult:
         directions: np.ndarray,
         variation_icon: str | None,
         assurance_icon: str | None,
+        record_codes: np.ndarray | None = None,
     ):
         self.groups = groups
         self.rule_codes = rule_codes
         self.type_codes = type_codes
         self.directions = directions
+        self._record_codes = record_codes
         self.variation_icon = variation_icon
         self.assurance_icon = assurance_icon
 
     @cached_property
     def points(self) -> list[XmrPoint]:
-        return [
-            XmrPoint(rule=RULES[r], point_type=POINT_TYPES[t], direction=d)
-            for r, t, d in zip(
-                self.rule_codes.tolist(),
-                self.type_codes.tolist(),
-                self.directions.tolist(),
-                strict=True,
-            )
-        ]
+        codes = self._record_codes
+        if codes is None:
+            codes = _record_codes(self.rule_codes, self.type_codes, self.directions)
+        records = _POINT_RECORDS
+        return [records[c] for c in codes.tolist()]
 
     def __repr__(self) -> str:
         return f"XmrResult(groups={self.groups!r}, variation_icon={self.variation_icon!r})"
@@ -237,8 +249,10 @@ def xmr_many(
         trend_length=layout.per_point(np.array([o.trend_length for o in opts])),
         mdc2023=layout.per_point(np.array([o.mdc2023 for o in opts])),
     )
+    codes = _record_codes(rules, types, directions)
     return [
-        _result(layout, limits, opts[i], i, rules, types, directions) for i in range(len(arrays))
+        _result(layout, limits, opts[i], i, rules, types, directions, codes)
+        for i in range(len(arrays))
     ]
 
 
@@ -250,10 +264,14 @@ class _Layout:
         self.lengths = np.array([len(a) for a in arrays], dtype=np.int64)
         self.series_start = np.concatenate(([0], np.cumsum(self.lengths)[:-1]))
         starts, fixes, owners = [], [], []
+        # Each series' segments, as a range of segment numbers.
+        self.series_segments: list[range] = []
         for i, (a, o) in enumerate(zip(arrays, opts, strict=True)):
             if len(a) == 0:
+                self.series_segments.append(range(0))
                 continue
             phase_starts = (0, *o.rebase_at)
+            self.series_segments.append(range(len(starts), len(starts) + len(phase_starts)))
             starts.extend(self.series_start[i] + np.array(phase_starts))
             fixes.extend([o.fix_after_n_points or 0] * len(phase_starts))
             owners.extend([i] * len(phase_starts))
@@ -321,10 +339,10 @@ def _defined(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _result(layout, limits, opts: _Options, i: int, rules, types, directions) -> XmrResult:
+def _result(layout, limits, opts: _Options, i: int, rules, types, directions, codes) -> XmrResult:
     start = int(layout.series_start[i])
     end = start + int(layout.lengths[i])
-    segments = np.flatnonzero(layout.seg_series == i).tolist()
+    segments = layout.series_segments[i]
     groups = [
         XmrGroup(
             start=int(layout.seg_start[s]) - start,
@@ -355,5 +373,6 @@ def _result(layout, limits, opts: _Options, i: int, rules, types, directions) ->
         type_codes=types[start:end],
         directions=directions[start:end],
         variation_icon=variation_icon(int(types[end - 1]), int(directions[end - 1])),
+        record_codes=codes[start:end],
         assurance_icon=assurance_icon(opts.improvement, opts.target, last.lower, last.upper),
     )
