@@ -3,6 +3,7 @@ from django.conf import settings
 
 from fca.dates import parse_date
 from fca.forms import NHSFormMixin
+from fca.spreadsheets import column_letter
 from measures.models import Measure
 from measures.paste import PastedRow, PasteError, parse_number, parse_rows
 
@@ -237,3 +238,46 @@ def summarise(problems: list[str], shown: int = 10) -> list[str]:
     if len(problems) <= shown:
         return problems
     return [*problems[:shown], f"…and {len(problems) - shown:,} more problems"]
+
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class UploadForm(NHSFormMixin, forms.Form):
+    file = forms.FileField(
+        label="Upload a file",
+        help_text="A CSV file or an Excel workbook (.xlsx), up to 10 MB: for example a "
+        "Making Data Count tool's data sheet or a Life QI export",
+        error_messages={"required": "Select a file to upload", "empty": "The file is empty"},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 10 MB: upload a smaller one")
+        return upload
+
+
+class ColumnsForm(NHSFormMixin, forms.Form):
+    """Which row holds the headings, and which columns hold the date and the numbers."""
+
+    header_row = forms.IntegerField(
+        label="Row with the column headings",
+        help_text="0 if the file has no headings",
+        min_value=0,
+    )
+
+    def __init__(self, *args, measure: Measure, upload, **kwargs):
+        super().__init__(*args, **kwargs)
+        width = max((len(row) for row in upload.rows), default=1)
+        choices = [(str(i), column_letter(i)) for i in range(width)]
+        names = measure.entry_columns
+        self.column_names = names
+        for name in names:
+            self.fields[f"{name}_column"] = forms.TypedChoiceField(
+                label=f"Column with the {name}", choices=choices, coerce=int
+            )
+        self.fields["header_row"].max_value = len(upload.rows)
+
+    def columns(self) -> list[int]:
+        return [self.cleaned_data[f"{name}_column"] for name in self.column_names]

@@ -121,6 +121,13 @@ class Measure(models.Model):
         """1 for a value; 2 for a numerator and denominator."""
         return 1 if self.shape == self.Shape.VALUE else 2
 
+    @property
+    def entry_columns(self) -> list[str]:
+        """What each period's row holds, in order."""
+        if self.shape == self.Shape.VALUE:
+            return ["date", "value"]
+        return ["date", "numerator", "denominator"]
+
     def period_of(self, day: date) -> date:
         """The period a date belongs to: its week (from Monday) or its month.
 
@@ -239,3 +246,22 @@ class ChartResult(models.Model):
 
     def is_current_for(self, measure: Measure) -> bool:
         return self.data_version >= measure.data_version
+
+
+class MeasureUpload(models.Model):
+    """A spreadsheet uploaded for a measure, kept while the person picks its columns and
+    checks what will change; deleted once loaded (or after a day by the sweep)."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="uploads")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    sheet = models.CharField(max_length=255, blank=True)
+    sheets = models.JSONField(default=list)
+    # Every cell as text, row by row: what the person sees while choosing columns.
+    rows = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.filename} for {self.measure}"

@@ -2,15 +2,26 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fca.dates import parse_date
 from fca.enqueue import enqueue_on_commit
+from fca.spreadsheets import SpreadsheetError, column_letter, read_spreadsheet
 from measures import charts
-from measures.models import Annotation, ChartResult, DataPoint, Measure, Phase
+from measures.models import (
+    Annotation,
+    ChartResult,
+    DataPoint,
+    Measure,
+    MeasureUpload,
+    Phase,
+)
+from measures.paste import parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -69,34 +80,48 @@ def add_data_point(*, measure: Measure, day: date, numbers: tuple[float, ...]) -
     return point
 
 
-def save_data_points(
-    *, measure: Measure, rows: Sequence[tuple[int, date, tuple[float, ...]]]
-) -> dict:
-    """Save many (line, date, numbers) rows in one transaction: all of them or none.
+@dataclass
+class Plan:
+    """What saving some rows would do: the points to write, and the counts to tell."""
 
-    Every problem is named by its line: two rows for one period, a numerator above its
-    denominator… A period that already has a value takes the new one. Returns how many
-    points were added, updated and left unchanged."""
-    by_period: dict[date, int] = {}
+    points: list[DataPoint]
+    added: int
+    updated: int
+    unchanged: int
+
+    def counts(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def plan_data_points(
+    *, measure: Measure, rows: Sequence[tuple[int | str, date, tuple[float, ...]]]
+) -> Plan:
+    """Check (line, date, numbers) rows against the measure and what it holds, saving
+    nothing. Every problem is named by its line: two rows for one period, a numerator above
+    its denominator… A period that already has a value would take the new one."""
+    by_period: dict[date, int | str] = {}
     problems = []
     points = []
     for line, day, numbers in rows:
+        where = line if isinstance(line, str) else f"Line {line}"
         try:
             period = measure.period_of(day)
         except ValueError as error:
-            problems.append(f"Line {line}: {error}")
+            problems.append(f"{where}: {error}")
             continue
         if period in by_period:
+            other = by_period[period]
+            other = other if isinstance(other, str) else f"line {other}"
             problems.append(
-                f"Line {line} is for {describe_period(measure, period)}, "
-                f"as line {by_period[period]} is: give one value per period"
+                f"{where} is for {describe_period(measure, period)}, as {other.lower()} is: "
+                "give one value per period"
             )
             continue
         by_period[period] = line
         try:
             value, numerator, denominator = measure.reading(numbers)
         except ValueError as error:
-            problems.append(f"Line {line}: {error}")
+            problems.append(f"{where}: {error}")
             continue
         points.append(
             DataPoint(
@@ -109,31 +134,36 @@ def save_data_points(
         )
     if problems:
         raise DataError(problems)
+    existing = {
+        period: (value, numerator, denominator)
+        for period, value, numerator, denominator in measure.points.filter(
+            period__in=list(by_period)
+        ).values_list("period", "value", "numerator", "denominator")
+    }
+    changed = [p for p in points if existing.get(p.period) != (p.value, p.numerator, p.denominator)]
+    added = sum(1 for p in changed if p.period not in existing)
+    return Plan(changed, added, len(changed) - added, len(points) - len(changed))
+
+
+def save_data_points(
+    *, measure: Measure, rows: Sequence[tuple[int | str, date, tuple[float, ...]]]
+) -> dict:
+    """Save many (line, date, numbers) rows in one transaction: all of them or none.
+
+    Returns how many points were added, updated and left unchanged; saving the same rows
+    again changes nothing."""
     with transaction.atomic():
-        existing = {
-            period: (value, numerator, denominator)
-            for period, value, numerator, denominator in measure.points.filter(
-                period__in=list(by_period)
-            ).values_list("period", "value", "numerator", "denominator")
-        }
-        changed = [
-            p for p in points if existing.get(p.period) != (p.value, p.numerator, p.denominator)
-        ]
-        if changed:
+        plan = plan_data_points(measure=measure, rows=rows)
+        if plan.points:
             DataPoint.objects.bulk_create(
-                changed,
+                plan.points,
                 batch_size=2000,
                 update_conflicts=True,
                 unique_fields=["measure", "period"],
                 update_fields=["value", "numerator", "denominator"],
             )
             _mark_stale(measure)
-    added = sum(1 for p in changed if p.period not in existing)
-    return {
-        "added": added,
-        "updated": len(changed) - added,
-        "unchanged": len(points) - len(changed),
-    }
+    return plan.counts()
 
 
 def chart_settings(measure: Measure) -> charts.Settings:
@@ -301,3 +331,84 @@ def remove_data_point(*, measure: Measure, point_id: int) -> DataPoint | None:
         point.delete()
         _mark_stale(measure)
     return point
+
+
+def stage_upload(*, measure: Measure, filename: str, data: bytes, by, sheet: str | None = None):
+    """Read an uploaded spreadsheet and keep its cells while the person picks columns."""
+    try:
+        table, sheets = read_spreadsheet(filename, data, sheet)
+    except SpreadsheetError as error:
+        raise DataError([str(error)]) from None
+    if not any(any(row) for row in table.rows):
+        raise DataError(["The file has no data in it"])
+    return MeasureUpload.objects.create(
+        measure=measure,
+        created_by=by,
+        filename=filename[:255],
+        sheet=table.sheet,
+        sheets=sheets,
+        rows=table.rows,
+    )
+
+
+def rows_from_upload(
+    *, upload: MeasureUpload, header_row: int, columns: Sequence[int]
+) -> list[tuple[str, date, tuple[float, ...]]]:
+    """The (where, date, numbers) rows below the heading row, from the chosen columns (the
+    date's, then the value's or the numerator's and denominator's), checked against the
+    measure. Empty rows are skipped. Raises DataError naming every row at fault, its column
+    and why, with nothing saved."""
+    problems = []
+    rows = []
+    headings = upload.rows[header_row - 1] if header_row >= 1 else []
+    for number, row in enumerate(upload.rows[header_row:], start=header_row + 1):
+        cells = [row[c] if c < len(row) else "" for c in columns]
+        if not any(cells):
+            continue
+        where = f"Row {number}"
+        found = []
+        try:
+            day = parse_date(cells[0]) if cells[0] else None
+            if day is None:
+                raise ValueError("the date is missing")
+        except ValueError as error:
+            found.append(f"column {_name(columns[0], headings)}: {error}")
+        numbers = []
+        for column, cell in zip(columns[1:], cells[1:], strict=True):
+            try:
+                if not cell:
+                    raise ValueError("the value is missing")
+                numbers.append(parse_number(cell))
+            except ValueError as error:
+                found.append(f"column {_name(column, headings)}: {error}")
+        if found:
+            problems.append(f"{where}, " + "; ".join(found))
+        else:
+            rows.append((where, day, tuple(numbers)))
+    if not rows and not problems:
+        raise DataError(["No rows of data below the headings: check the heading row"])
+    try:
+        plan_data_points(measure=upload.measure, rows=rows)
+    except DataError as error:
+        problems.extend(error.problems)
+    if problems:
+        raise DataError(sorted(problems, key=_row_number))
+    return rows
+
+
+def _row_number(problem: str) -> int:
+    number = problem.split(" ", 2)[1].rstrip(",")
+    return int(number) if number.isdigit() else 0
+
+
+def _name(column: int, headings: list[str]) -> str:
+    heading = headings[column] if column < len(headings) else ""
+    return f"{column_letter(column)} ({heading})" if heading else column_letter(column)
+
+
+def load_upload(*, measure: Measure, upload: MeasureUpload, rows) -> dict:
+    """Save an upload's rows (all or none) and let go of the file's cells."""
+    with transaction.atomic():
+        counts = save_data_points(measure=measure, rows=rows)
+        upload.delete()
+    return counts

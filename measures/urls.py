@@ -15,6 +15,12 @@ urlpatterns = [
         views.point_remove,
         name="point_remove",
     ),
+    path("measures/<int:measure_id>/upload/", views.upload_start, name="upload_start"),
+    path(
+        "measures/<int:measure_id>/upload/<int:upload_id>/",
+        views.upload_review,
+        name="upload_review",
+    ),
     path("measures/<int:measure_id>/phases/new/", views.phase_create, name="phase_create"),
     path("measures/<int:measure_id>/notes/new/", views.annotation_create, name="annotation_create"),
 ]

@@ -11,14 +11,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fca.access import get_big_room_for_user, get_measure_for_user
 from fca.csvio import safe_cell
+from fca.spreadsheets import column_letter, guess_layout
 from measures import services
 from measures.forms import (
     AnnotationForm,
+    ColumnsForm,
     DataPointForm,
     MeasureForm,
     MeasureSettingsForm,
     PasteForm,
     PhaseForm,
+    UploadForm,
+    summarise,
 )
 
 
@@ -252,3 +256,64 @@ def point_remove(request: HttpRequest, measure_id: int, point_id: int) -> HttpRe
         "when": services.describe_period(measure, point.period),
     }
     return render(request, "measures/point_remove.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_start(request: HttpRequest, measure_id: int) -> HttpResponse:
+    """Step 1 of an upload: choose the file."""
+    measure, _ = get_measure_for_user(request.user, measure_id, data=True)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        file = form.cleaned_data["file"]
+        try:
+            upload = services.stage_upload(
+                measure=measure, filename=file.name, data=file.read(), by=request.user
+            )
+        except services.DataError as error:
+            form.add_error("file", error.problems)
+        else:
+            return redirect("upload_review", measure_id=measure.pk, upload_id=upload.pk)
+    status = 400 if form.errors else 200
+    context = {"measure": measure, "room": measure.room, "form": form}
+    return render(request, "measures/upload_start.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> HttpResponse:
+    """Step 2: pick the heading row and the columns, see every problem or what will change,
+    then load. Nothing is saved until the person chooses to load."""
+    measure, _ = get_measure_for_user(request.user, measure_id, data=True)
+    upload = get_object_or_404(measure.uploads, pk=upload_id)
+    header, columns = guess_layout(upload.rows, measure.numbers_per_period)
+    initial = {"header_row": header}
+    names = measure.entry_columns
+    initial.update({f"{n}_column": str(c) for n, c in zip(names, columns, strict=True)})
+    form = ColumnsForm(request.POST or None, measure=measure, upload=upload, initial=initial)
+    plan = problems = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = services.rows_from_upload(
+                upload=upload, header_row=form.cleaned_data["header_row"], columns=form.columns()
+            )
+            if "load" in request.POST:
+                counts = services.load_upload(measure=measure, upload=upload, rows=rows)
+                messages.success(request, f"From {upload.filename}: {_counts_message(counts)}")
+                return redirect("measure_detail", measure_id=measure.pk)
+            plan = services.plan_data_points(measure=measure, rows=rows)
+        except services.DataError as error:
+            problems = error.problems
+    context = {
+        "measure": measure,
+        "room": measure.room,
+        "upload": upload,
+        "form": form,
+        "preview": upload.rows[:12],
+        "letters": [column_letter(i) for i in range(max(len(r) for r in upload.rows))],
+        "plan": plan,
+        "problems": summarise(problems) if problems else None,
+        "problem_count": len(problems) if problems else 0,
+    }
+    status = 400 if (form.errors or problems) else 200
+    return render(request, "measures/upload_review.html", context, status=status)

@@ -49,6 +49,8 @@ RULES = {
     "measure_csv": {"GET": "room_read"},
     "phase_create": {"GET": "room_read", "POST": "room_manage"},
     "point_remove": {"GET": "room_data", "POST": "room_data"},
+    "upload_start": {"GET": "room_data", "POST": "room_data"},
+    "upload_review": {"GET": "room_data", "POST": "room_data"},
     "annotation_create": {"GET": "room_read", "POST": "room_data"},
     "chart_status": {"GET": "room_read"},
     "add_point": {"GET": "room_read", "POST": "room_data"},
@@ -63,6 +65,9 @@ def ids_for(cast) -> dict:
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
+        "upload_id": cast.measure.uploads.create(
+            filename="data.csv", rows=[["Week", "Hours"], ["2026-01-05", "30"]]
+        ).pk,
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
     }
