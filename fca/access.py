@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from bigrooms.models import BigRoom, RoomAccess
+from fca.models import ApiToken
 from measures.models import Measure
 
 
@@ -41,3 +42,50 @@ def get_measure_for_user(
     access = measure.room.access_for(user)
     _check(access, write=write, data=data)
     return measure, access
+
+
+def _integration_token(request):
+    token = getattr(request, "auth", None)
+    if isinstance(token, ApiToken) and token.kind == ApiToken.Kind.INTEGRATION:
+        return token
+    return None
+
+
+def get_measure_for_api(request, pk: int, *, write: bool = False) -> Measure:
+    """A measure for an API call. A person (signed in, or by their personal token) has
+    their own access; an integration token reaches only its room's measures, and a
+    write-only one may not read them."""
+    token = _integration_token(request)
+    if token is None:
+        measure, _ = get_measure_for_user(request.user, pk, data=write)
+        return measure
+    measure = Measure.objects.select_related("room").filter(pk=pk, room_id=token.room_id).first()
+    if measure is None:
+        raise Http404("No such measure")
+    if not write and token.write_only:
+        raise PermissionDenied("This token can send data but not read it")
+    return measure
+
+
+def measures_for_api(request):
+    """The measures an API client may list."""
+    token = _integration_token(request)
+    if token is None:
+        return Measure.objects.visible_to(request.user)
+    if token.write_only:
+        raise PermissionDenied("This token can send data but not read it")
+    return Measure.objects.filter(room_id=token.room_id)
+
+
+def get_token_for_user(user, pk: int) -> ApiToken:
+    """A token the person may manage: their own personal token, or an integration token of
+    a room they coach. Others' tokens do not exist for them."""
+    token = ApiToken.objects.select_related("room").filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token")
+    if token.kind == ApiToken.Kind.PERSONAL:
+        if token.user_id != user.pk:
+            raise Http404("No such token")
+        return token
+    get_big_room_for_user(user, token.room_id, write=True)
+    return token

@@ -83,3 +83,19 @@ class NHSSetPasswordForm(NHSFormMixin, SetPasswordForm):
 
 class NHSPasswordChangeForm(NHSFormMixin, PasswordChangeForm):
     pass
+
+
+class TokenForm(NHSFormMixin, forms.Form):
+    name = forms.CharField(
+        label="What will use the token?",
+        help_text="For example: the data warehouse's nightly feed",
+        max_length=100,
+    )
+
+
+class IntegrationTokenForm(TokenForm):
+    write_only = forms.BooleanField(
+        label="It only sends data",
+        help_text="It cannot read the room's measures, only add values to them",
+        required=False,
+    )

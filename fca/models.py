@@ -125,3 +125,65 @@ class OrganisationMembership(models.Model):
     @property
     def reads_all_rooms(self) -> bool:
         return self.role in {self.Role.QI_LEAD, self.Role.VIEWER}
+
+
+class ApiToken(models.Model):
+    """A key for machine clients of the API, stored hashed and shown once.
+
+    A personal token acts as its owner. An integration token (a data warehouse's nightly
+    feed) reaches only one room's measures, and may be write-only."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", "Personal"
+        INTEGRATION = "integration", "Integration"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    room = models.ForeignKey(
+        "bigrooms.BigRoom",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+    )
+    write_only = models.BooleanField(default=False)
+    # The public part, to find the token; the secret is kept only as its SHA-256.
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="personal", room__isnull=True)
+                | models.Q(kind="integration", room__isnull=False),
+                name="integration_tokens_have_a_room",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.user.is_active
+
+
+class ApiTokenUse(models.Model):
+    """Every request made with a token: when, what, and from where."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="uses")
+    at = models.DateTimeField(auto_now_add=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    ip_address = models.GenericIPAddressField(null=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.method} {self.path} at {self.at}"

@@ -38,6 +38,8 @@ accounts = [
         auth_views.PasswordChangeView.as_view(form_class=NHSPasswordChangeForm),
         name="password_change",
     ),
+    path("tokens/", views.personal_tokens, name="personal_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -51,6 +53,7 @@ urlpatterns = [
     path("account/", include(accounts)),
     path("", include("bigrooms.urls")),
     path("", include("measures.urls")),
+    path("api/v1/", include("measures.api_urls")),
 ]
 
 handler400 = "fca.errors.bad_request"

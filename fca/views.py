@@ -5,9 +5,13 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms.models import BigRoom
+from fca import tokens
+from fca.access import get_token_for_user
+from fca.forms import TokenForm
+from fca.models import ApiToken
 
 
 @login_required
@@ -37,3 +41,30 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, "You have signed out.")
     return redirect("login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def personal_tokens(request: HttpRequest) -> HttpResponse:
+    """Your API tokens: each acts as you. A new one is shown once."""
+    form = TokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _, new_token = tokens.create_token(
+            user=request.user, name=form.cleaned_data["name"], kind=ApiToken.Kind.PERSONAL
+        )
+        form = TokenForm()
+    listed = ApiToken.objects.filter(user=request.user, kind=ApiToken.Kind.PERSONAL)
+    context = {"form": form, "tokens": listed, "new_token": new_token, "room": None}
+    return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_token_for_user(request.user, token_id)
+    tokens.revoke_token(token=token)
+    messages.success(request, f"The token “{token.name}” was revoked: it no longer works.")
+    if token.room_id:
+        return redirect("room_tokens", room_id=token.room_id)
+    return redirect("personal_tokens")

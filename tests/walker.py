@@ -13,6 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from fca.tokens import create_token
+
 ROLES = ("anonymous", "alice", "bob", "dana", "charlie", "quinn", "vera", "ada")
 METHODS = ("GET", "POST")
 ROOM_READERS = {"alice", "bob", "dana", "quinn", "vera", "ada"}
@@ -49,6 +51,13 @@ RULES = {
     "measure_csv": {"GET": "room_read"},
     "phase_create": {"GET": "room_read", "POST": "room_manage"},
     "point_remove": {"GET": "room_data", "POST": "room_data"},
+    "personal_tokens": {"GET": "signed_in", "POST": "signed_in"},
+    "room_tokens": {"GET": "room_manage", "POST": "room_manage"},
+    "token_revoke": {"POST": "room_manage"},
+    "api_measure_list": {"GET": "signed_in"},
+    "api_measure_detail": {"GET": "room_read"},
+    "api_point_list": {"GET": "room_read"},
+    "api_point_upsert": {"POST": "room_data"},
     "upload_start": {"GET": "room_data", "POST": "room_data"},
     "upload_review": {"GET": "room_data", "POST": "room_data"},
     "annotation_create": {"GET": "room_read", "POST": "room_data"},
@@ -65,6 +74,9 @@ def ids_for(cast) -> dict:
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
+        "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
+            0
+        ].pk,
         "upload_id": cast.measure.uploads.create(
             filename="data.csv", rows=[["Week", "Hours"], ["2026-01-05", "30"]]
         ).pk,
@@ -95,6 +107,8 @@ def _params(entry: URLPattern) -> tuple[str, ...]:
 
 def _verdict(response) -> str | int:
     if response.status_code == 302 and "/account/sign-in/" in response["Location"]:
+        return "sign in"
+    if response.status_code == 401:  # the API's answer to a caller with no credentials
         return "sign in"
     if response.status_code in (200, 302, 400):
         return "ok"

@@ -1,0 +1,77 @@
+"""API tokens: minted once, stored hashed, checked on every request, every use logged."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from fca.models import ApiToken, ApiTokenUse
+
+PREFIX = "fca_"
+
+
+def _hash(secret: str) -> str:
+    # The secret is 32 random bytes: a plain SHA-256 is enough, no slow hash needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(*, user, name: str, kind: str, room=None, write_only: bool = False):
+    """A new token and its text, which is shown once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            kind=kind,
+            room=room,
+            write_only=write_only,
+            prefix=prefix,
+            secret_hash=_hash(secret),
+        )
+    return token, f"{PREFIX}{prefix}_{secret}"
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def find_token(text: str) -> ApiToken | None:
+    """The active token this text is, or None."""
+    if not text.startswith(PREFIX) or text.count("_") < 2:
+        return None
+    prefix, _, secret = text[len(PREFIX) :].partition("_")
+    token = ApiToken.objects.select_related("user", "room").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
+        return None
+    return token if token.is_active else None
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer fca_…`. A bad, revoked or disabled token is refused outright
+    rather than treated as anonymous."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        scheme, _, text = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        token = find_token(text.strip())
+        if token is None:
+            raise exceptions.AuthenticationFailed("This token is not valid or has been revoked")
+        ApiTokenUse.objects.create(
+            token=token,
+            method=request.method,
+            path=request.path[:300],
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

@@ -1,0 +1,99 @@
+"""The measures API, for data systems: one endpoint per operation, each through the same
+access helpers and services as the pages."""
+
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from fca.access import get_measure_for_api, measures_for_api
+from measures import services
+from measures.models import Measure
+
+MAX_BATCH = 5000
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    room = serializers.CharField(source="room.name")
+    chart = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Measure
+        fields = [
+            "id", "name", "room", "kind", "shape", "unit", "frequency", "improvement",
+            "target", "chart_type", "data_version", "chart",
+        ]  # fmt: skip
+
+    def get_chart(self, measure) -> dict | None:
+        chart = getattr(measure, "chart", None)
+        if chart is None:
+            return None
+        result = chart.result
+        latest = result.get("points", [])[-1:] or [None]
+        return {
+            "current": chart.data_version >= measure.data_version,
+            "summary": result.get("summary"),
+            "variation_icon": result.get("variation_icon") if result.get("icons_ready") else None,
+            "assurance_icon": result.get("assurance_icon") if result.get("icons_ready") else None,
+            "latest": latest[0] and {"period": latest[0]["period"], "value": latest[0]["value"]},
+        }
+
+
+class PointSerializer(serializers.Serializer):
+    period = serializers.DateField(input_formats=["iso-8601"])
+    value = serializers.FloatField(required=False)
+    numerator = serializers.FloatField(required=False)
+    denominator = serializers.FloatField(required=False)
+
+
+class UpsertSerializer(serializers.Serializer):
+    points = PointSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+@api_view(["GET"])
+def measure_list(request):
+    """The measures you can see, a page at a time."""
+    measures = measures_for_api(request).select_related("room", "chart").order_by("pk")
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(measures, request)
+    return paginator.get_paginated_response(MeasureSerializer(page, many=True).data)
+
+
+@api_view(["GET"])
+def measure_detail(request, measure_id: int):
+    measure = get_measure_for_api(request, measure_id)
+    return Response(MeasureSerializer(measure).data)
+
+
+@api_view(["GET"])
+def point_list(request, measure_id: int):
+    """A measure's data points, oldest first, a page at a time."""
+    measure = get_measure_for_api(request, measure_id)
+    points = measure.points.order_by("period").values("period", "value", "numerator", "denominator")
+    paginator = PageNumberPagination()
+    return paginator.get_paginated_response(paginator.paginate_queryset(points, request))
+
+
+@api_view(["POST"])
+def point_upsert(request, measure_id: int):
+    """Add or replace the values of many periods at once: all saved, or none.
+
+    Sending the same batch again changes nothing."""
+    measure = get_measure_for_api(request, measure_id, write=True)
+    batch = UpsertSerializer(data=request.data)
+    batch.is_valid(raise_exception=True)
+    rows, problems = [], []
+    fields = ["value"] if measure.numbers_per_period == 1 else ["numerator", "denominator"]
+    for index, point in enumerate(batch.validated_data["points"], start=1):
+        missing = [name for name in fields if point.get(name) is None]
+        if missing:
+            problems.append(f"Point {index}: give {' and '.join(missing)}")
+            continue
+        rows.append((f"Point {index}", point["period"], tuple(point[f] for f in fields)))
+    try:
+        if problems:
+            raise services.DataError(problems)
+        counts = services.save_data_points(measure=measure, rows=rows)
+    except services.DataError as error:
+        return Response({"problems": error.problems}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(counts)
