@@ -28,12 +28,13 @@ def test_a_saved_value_reaches_the_chart_page_through_the_worker(client, cast, l
     wait_for(lambda: _chart_current(cast.measure.pk), message="the worker never stored the chart")
     chart = ChartResult.objects.get(measure=cast.measure)
     assert chart.result["n"] == 3
-    assert chart.result["mean"] == pytest.approx((30 + 32 + 29.5) / 3)
+    assert chart.result["phases"][0]["centre"] == pytest.approx((30 + 32 + 29.5) / 3)
 
     page = client.get(reverse("measure_detail", args=[cast.measure.pk])).content.decode()
     assert 'data-testid="recalculating"' not in page
-    assert "at the latest of 3 weekly points (the week starting 19 Jan 2026)." in page
-    assert '"chart-figure"' in page
+    assert "Not enough data yet (3 points in this phase)" in page
+    assert "The latest point is for the week starting 19 Jan 2026." in page
+    assert 'id="chart-figure-' in page
 
 
 @pytest.mark.serial
@@ -70,3 +71,27 @@ def test_saves_succeed_while_redis_is_down_and_the_sweep_catches_up(client, cast
     )
     assert ChartResult.objects.get(measure=cast.measure).result["n"] == 4
     assert ChartResult.objects.get(measure=second).result["n"] == 3
+
+
+def test_an_upload_reaches_the_chart_page_and_the_icon_summary_through_the_worker(
+    client, cast, live_worker
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(cast.alice)
+    rows = "\n".join(f"{5 + 7 * (i % 4):02d}/{1 + i // 4:02d}/2025,{30 + i % 3}" for i in range(16))
+    response = client.post(
+        reverse("upload_start", args=[cast.measure.pk]),
+        {"file": SimpleUploadedFile("theatre.csv", f"Week,Hours\n{rows}\n".encode())},
+    )
+    review = response["Location"]
+    loaded = client.post(
+        review, {"header_row": "1", "date_column": "0", "value_column": "1", "load": "1"}
+    )
+    assert loaded.status_code == 302
+    wait_for(lambda: _chart_current(cast.measure.pk), message="the worker never drew the upload")
+    page = client.get(reverse("measure_detail", args=[cast.measure.pk])).content.decode()
+    assert "at the latest of 16 weekly points" in page
+    assert 'aria-label="Common cause: no significant change"' in page
+    room = client.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+    assert 'aria-label="Common cause: no significant change"' in room
