@@ -236,6 +236,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "measures.tasks.sweep_stale_charts",
         "schedule": STALE_SWEEP_SECONDS,
     },
+    "delete-old-uploads": {"task": "measures.tasks.delete_old_uploads", "schedule": 3600},
 }
 
 REST_FRAMEWORK = {

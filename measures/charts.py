@@ -18,6 +18,8 @@ from measures import spc
 
 SHORT_PHASE = spc.SHORT_PHASE
 OFFER_CONTROL_CHART_FROM = 20
+# Below about ten points the run chart rules cannot signal: say so rather than "random".
+RUN_CHART_MINIMUM = 10
 
 COLOURS = {
     "common_cause": "#a6a6a6",
@@ -304,11 +306,12 @@ def summary_sentence(settings: Settings, periods: list[date], payload: dict) -> 
     latest = period_words(settings.frequency, periods[-1])
     if payload["chart_type"] == "run":
         phase = payload["phases"][-1]
-        found = (
-            "A run chart signal (non-random variation)"
-            if phase["signal"]
-            else "No run chart signal (random variation only)"
-        )
+        if phase["signal"]:
+            found = "A run chart signal (non-random variation)"
+        elif phase["end"] - phase["start"] < RUN_CHART_MINIMUM:
+            found = "Too few points yet to test for non-random variation"
+        else:
+            found = "No run chart signal (random variation only)"
         sentence = f"{found}, on {points}; the latest for {latest}."
         if payload["offer_control_chart"]:
             sentence += " There are enough points for a control chart with process limits."

@@ -257,6 +257,8 @@ class MeasureUpload(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     filename = models.CharField(max_length=255)
+    # The file itself, so the person can switch to another sheet of a workbook.
+    data = models.BinaryField(default=bytes)
     sheet = models.CharField(max_length=255, blank=True)
     sheets = models.JSONField(default=list)
     # Every cell as text, row by row: what the person sees while choosing columns.

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -345,6 +345,7 @@ def stage_upload(*, measure: Measure, filename: str, data: bytes, by, sheet: str
         measure=measure,
         created_by=by,
         filename=filename[:255],
+        data=data if sheets else b"",
         sheet=table.sheet,
         sheets=sheets,
         rows=table.rows,
@@ -412,3 +413,22 @@ def load_upload(*, measure: Measure, upload: MeasureUpload, rows) -> dict:
         counts = save_data_points(measure=measure, rows=rows)
         upload.delete()
     return counts
+
+
+def choose_sheet(*, upload: MeasureUpload, sheet: str) -> MeasureUpload:
+    """Show another sheet of an uploaded workbook."""
+    if sheet not in upload.sheets:
+        raise DataError([f"The workbook has no sheet called “{sheet}”"])
+    try:
+        table, _ = read_spreadsheet(upload.filename, bytes(upload.data), sheet)
+    except SpreadsheetError as error:
+        raise DataError([str(error)]) from None
+    upload.sheet, upload.rows = table.sheet, table.rows
+    upload.save(update_fields=["sheet", "rows"])
+    return upload
+
+
+def delete_old_uploads(*, older_than=timedelta(days=1)) -> int:
+    """Uploads nobody loaded: their cells are let go after a day."""
+    deleted, _ = MeasureUpload.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -11,3 +11,8 @@ def recompute_chart(measure_id: int) -> None:
 @shared_task
 def sweep_stale_charts() -> int:
     return services.enqueue_stale_charts()
+
+
+@shared_task
+def delete_old_uploads() -> int:
+    return services.delete_old_uploads()

@@ -286,6 +286,12 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
     then load. Nothing is saved until the person chooses to load."""
     measure, _ = get_measure_for_user(request.user, measure_id, data=True)
     upload = get_object_or_404(measure.uploads, pk=upload_id)
+    if request.method == "POST" and "sheet" in request.POST:
+        try:
+            services.choose_sheet(upload=upload, sheet=request.POST["sheet"])
+        except services.DataError as error:
+            messages.error(request, error.problems[0])
+        return redirect("upload_review", measure_id=measure.pk, upload_id=upload.pk)
     header, columns = guess_layout(upload.rows, measure.numbers_per_period)
     initial = {"header_row": header}
     names = measure.entry_columns

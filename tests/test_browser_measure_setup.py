@@ -45,3 +45,22 @@ def test_a_coach_sets_up_a_measure_and_uploads_a_spreadsheet(web, cast, transact
     icons = page.get_by_test_id("chart-icons").get_by_role("img")
     assert icons.count() == 2
     assert icons.nth(1).get_attribute("aria-label").startswith("Variation indicates")
+
+    # Mend a slip: remove the newest value, after confirming.
+    page.get_by_test_id("data-table").get_by_role("link", name="Remove").first.click()
+    web.check()
+    assert page.get_by_role("heading", name="Remove the value for").is_visible()
+    page.get_by_role("button", name="Remove the value").click()
+    web.check()
+    assert page.get_by_text("was removed").is_visible()
+
+    # A token for the data warehouse's feed, shown once.
+    page.get_by_role("link", name=cast.room.name).first.click()
+    web.check()
+    page.get_by_role("link", name="Data feed tokens").click()
+    web.check()
+    page.get_by_label("What will use the token?").fill("Data warehouse")
+    page.get_by_label("It only sends data").check()
+    page.get_by_role("button", name="Make the token").click()
+    web.check()
+    assert page.get_by_test_id("token-text").inner_text().startswith("fca_")

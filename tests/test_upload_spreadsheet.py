@@ -142,3 +142,35 @@ def test_a_member_without_the_data_right_cannot_upload(client, cast):
         )
         is None
     )
+
+
+def test_the_person_picks_the_sheet_of_a_workbook(coach, cast):
+    book = Workbook()
+    book.active.title = "Read me"
+    book.active.append(["This workbook holds the theatre times on the Data sheet"])
+    data_sheet = book.create_sheet("Data")
+    data_sheet.append(["Week", "Hours"])
+    data_sheet.append([datetime(2025, 1, 6), 30])
+    data_sheet.append([datetime(2025, 1, 13), 31])
+    content = io.BytesIO()
+    book.save(content)
+    review = _review_url(_upload(coach, cast.measure, "mdc-tool.xlsx", content.getvalue()))
+    assert "sheet “Read me”" in coach.get(review).content.decode()
+    coach.post(review, {"sheet": "Data"})
+    assert "sheet “Data”" in coach.get(review).content.decode()
+    coach.post(review, {"header_row": "1", "date_column": "0", "value_column": "1", "load": "1"})
+    assert cast.measure.points.count() == 2
+
+
+def test_uploads_nobody_loaded_are_let_go_after_a_day(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from measures.services import delete_old_uploads
+
+    old = cast.measure.uploads.create(filename="old.csv", rows=[["a"]])
+    MeasureUpload.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    cast.measure.uploads.create(filename="new.csv", rows=[["a"]])
+    assert delete_old_uploads() == 1
+    assert list(MeasureUpload.objects.values_list("filename", flat=True)) == ["new.csv"]
