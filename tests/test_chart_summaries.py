@@ -53,3 +53,32 @@ def test_an_xmr_chart_never_claims_a_cause():
     assert summary.startswith("Special cause of concerning nature: high, at the latest of 14")
     assert "1 outside the process limits" in summary
     assert "because" not in summary and "due to" not in summary
+
+
+def test_a_rate_is_charted_per_its_multiplier_on_a_u_chart():
+    rows = [
+        charts.Row(date(2025, 1, 1) + timedelta(days=31 * i), 1000 * f / d, f, d)
+        for i, (f, d) in enumerate([(3, 900), (5, 1000), (2, 950), (4, 1000), (6, 980)])
+    ]
+    settings = _settings(shape="rate", chart_type="u", multiplier=1000, frequency="monthly")
+    payload = charts.compute(settings, rows, [])
+    assert payload["chart_type"] == "u"
+    assert payload["phases"][0]["centre"] == sum_rate(rows) * 1000
+    assert payload["points"][0]["lower"] == 0  # clamped at zero
+    figure = charts.figure(settings, payload, [])
+    assert [t["name"] for t in figure["data"]][:4] == [
+        "Time to theatre",
+        "Centre line",
+        "Upper process limit",
+        "Lower process limit",
+    ]
+
+
+def sum_rate(rows):
+    return sum(r.numerator for r in rows) / sum(r.denominator for r in rows)
+
+
+def test_counts_are_charted_on_a_c_chart():
+    payload = charts.compute(_settings(chart_type="c"), _rows([3, 5, 2, 4, 6]), [])
+    assert payload["phases"][0]["centre"] == 4
+    assert payload["points"][0]["upper"] == 4 + 3 * 2
