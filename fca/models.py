@@ -170,7 +170,11 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.user.is_active
+        """A personal token lives with its owner's account; a room's feed token belongs to
+        the room, and keeps working until a coach revokes it."""
+        if self.revoked_at is not None:
+            return False
+        return self.kind == self.Kind.INTEGRATION or self.user.is_active
 
 
 class ApiTokenUse(models.Model):

@@ -75,10 +75,13 @@ def read_csv(data: bytes) -> Table:
     except csv.Error:
         dialect = csv.excel
     rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        if number > MAX_ROWS:
-            raise SpreadsheetError(f"The file has more than {MAX_ROWS:,} rows")
-        rows.append([cell.strip() for cell in row[:MAX_COLUMNS]])
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+            if number > MAX_ROWS:
+                raise SpreadsheetError(f"The file has more than {MAX_ROWS:,} rows")
+            rows.append([cell.strip() for cell in row[:MAX_COLUMNS]])
+    except csv.Error as error:
+        raise SpreadsheetError(f"The file is not a CSV file that can be read ({error})") from None
     return Table(rows=rows)
 
 
@@ -98,7 +101,10 @@ def read_xlsx(data: bytes, sheet: str | None = None) -> tuple[Table, list[str]]:
             "This file could not be read as an Excel workbook (.xlsx): save it again from "
             "Excel, or as CSV"
         ) from None
-    names = workbook.sheetnames
+    # Worksheets only: a chart sheet holds no cells.
+    names = [ws.title for ws in workbook.worksheets]
+    if not names:
+        raise SpreadsheetError("The workbook has no sheets of data")
     chosen = sheet if sheet in names else names[0]
     rows = []
     for number, row in enumerate(workbook[chosen].iter_rows(values_only=True), start=1):

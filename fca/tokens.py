@@ -4,9 +4,10 @@ import hashlib
 import hmac
 import secrets
 
+from axes.helpers import get_client_ip_address
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from fca.models import ApiToken, ApiTokenUse
 
@@ -68,10 +69,22 @@ class TokenAuthentication(authentication.BaseAuthentication):
             token=token,
             method=request.method,
             path=request.path[:300],
-            ip_address=request.META.get("REMOTE_ADDR"),
+            # The client's address behind the reverse proxy, found as sign-in throttling does.
+            ip_address=get_client_ip_address(request),
         )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token.user, token
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class PeopleOnly(permissions.BasePermission):
+    """The default for every API endpoint: an integration token (a room's data feed) is
+    refused unless the endpoint opts in, so no endpoint grants it its creator's access."""
+
+    message = "A room's data feed token cannot use this endpoint"
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        return not (isinstance(token, ApiToken) and token.kind == ApiToken.Kind.INTEGRATION)

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -20,7 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     rooms = (
         BigRoom.objects.visible_to(request.user)
         .select_related("host")
-        .prefetch_related("measures")
+        .annotate(measure_count=Count("measures"))
         .order_by("host__name", "name")
     )
     return render(request, "fca/home.html", {"rooms": rooms})

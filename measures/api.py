@@ -2,8 +2,9 @@
 access helpers and services as the pages."""
 
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from fca.access import get_measure_for_api, measures_for_api
@@ -31,7 +32,7 @@ class MeasureSerializer(serializers.ModelSerializer):
         result = chart.result
         latest = result.get("points", [])[-1:] or [None]
         return {
-            "current": chart.data_version >= measure.data_version,
+            "current": chart.is_current_for(measure),
             "summary": result.get("summary"),
             "variation_icon": result.get("variation_icon") if result.get("icons_ready") else None,
             "assurance_icon": result.get("assurance_icon") if result.get("icons_ready") else None,
@@ -50,22 +51,35 @@ class UpsertSerializer(serializers.Serializer):
     points = PointSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
 
+# The measure endpoints are the ones a room's data feed token may use: each checks the
+# token's room through the access helpers.
+FEED_TOKENS_ALLOWED = [IsAuthenticated]
+
+
 @api_view(["GET"])
+@permission_classes(FEED_TOKENS_ALLOWED)
 def measure_list(request):
     """The measures you can see, a page at a time."""
-    measures = measures_for_api(request).select_related("room", "chart").order_by("pk")
+    measures = (
+        measures_for_api(request)
+        .select_related("room", "chart")
+        .defer("chart__figure")
+        .order_by("pk")
+    )
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(measures, request)
     return paginator.get_paginated_response(MeasureSerializer(page, many=True).data)
 
 
 @api_view(["GET"])
+@permission_classes(FEED_TOKENS_ALLOWED)
 def measure_detail(request, measure_id: int):
     measure = get_measure_for_api(request, measure_id)
     return Response(MeasureSerializer(measure).data)
 
 
 @api_view(["GET"])
+@permission_classes(FEED_TOKENS_ALLOWED)
 def point_list(request, measure_id: int):
     """A measure's data points, oldest first, a page at a time."""
     measure = get_measure_for_api(request, measure_id)
@@ -75,6 +89,7 @@ def point_list(request, measure_id: int):
 
 
 @api_view(["POST"])
+@permission_classes(FEED_TOKENS_ALLOWED)
 def point_upsert(request, measure_id: int):
     """Add or replace the values of many periods at once: all saved, or none.
 

@@ -5,6 +5,7 @@ Pure: plain values in, plain dicts out. The engine does the statistics; this mod
 the chart, lays out its phases and says what it found in Making Data Count's words.
 """
 
+import html
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -348,6 +349,8 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
     """A Plotly figure: each phase its own line, centre and limits, so phases show as
     breaks; the target dashed red; notes as markers along the top."""
     fig = go.Figure()
+    # Plotly reads a subset of HTML in its text (links, bold): names and notes are text.
+    name = html.escape(settings.name)
     day_format = "%d %b %Y" if settings.frequency == "weekly" else "%b %Y"
     centre_name = "Median" if payload["chart_type"] == "run" else "Mean"
     if payload["chart_type"] in ("p", "u", "c"):
@@ -362,7 +365,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
                 x=x,
                 y=[p["value"] for p in chunk],
                 mode="lines+markers",
-                name=settings.name,
+                name=name,
                 legendgroup="values",
                 showlegend=first,
                 line={"color": "#a6a6a6", "width": 2},
@@ -395,7 +398,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
             x=on.isoformat(),
             y=1,
             yref="paper",
-            text=text[:40],
+            text=html.escape(text[:40]),
             showarrow=False,
             yanchor="bottom",
             font={"size": 12, "color": "#005eb8"},
@@ -409,7 +412,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
         legend={"orientation": "h", "y": -0.2},
         xaxis={"showgrid": False, "linecolor": "#4c6272", "tickformat": day_format},
         yaxis={
-            "title": {"text": settings.unit or settings.name},
+            "title": {"text": html.escape(settings.unit) or name},
             "gridcolor": "#e8edee",
             "automargin": True,
         },

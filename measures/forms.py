@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 
 from fca.dates import parse_date
 from fca.forms import NHSFormMixin
@@ -122,7 +123,11 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
         }
         labels = {"multiplier": "Rate per (for rates only)"}
         help_texts = {
-            "baseline_points": "Optional, at least 12. Leave empty to use every point",
+            "baseline_points": "XmR and run charts. Optional, at least 12. Leave empty to "
+            "use every point",
+            "screen_outliers": "XmR charts: leave out very large moving ranges, as Making Data "
+            "Count does (the MDC Excel tool does not)",
+            "rule_length": "XmR charts",
             "multiplier": "For example 1000, for falls per 1,000 bed days",
         }
 
@@ -277,7 +282,7 @@ class ColumnsForm(NHSFormMixin, forms.Form):
             self.fields[f"{name}_column"] = forms.TypedChoiceField(
                 label=f"Column with the {name}", choices=choices, coerce=int
             )
-        self.fields["header_row"].max_value = len(upload.rows)
+        self.fields["header_row"].validators.append(MaxValueValidator(len(upload.rows)))
 
     def columns(self) -> list[int]:
         return [self.cleaned_data[f"{name}_column"] for name in self.column_names]

@@ -99,7 +99,7 @@ class Measure(models.Model):
         help_text="For p and u charts with large denominators, where limits come out too narrow",
     )
     # For rates: per how many units of exposure (1,000 bed days).
-    multiplier = models.PositiveIntegerField(default=1)
+    multiplier = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     # Raised in the same transaction as every change to the data; a chart result carries
     # the version it was computed from, so a late or duplicate task cannot go backwards.
     data_version = models.PositiveIntegerField(default=0)

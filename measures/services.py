@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from fca.dates import parse_date
 from fca.enqueue import enqueue_on_commit
+from fca.identifiers import identifier_problem
 from fca.spreadsheets import SpreadsheetError, column_letter, read_spreadsheet
 from measures import charts
 from measures.models import (
@@ -228,7 +229,13 @@ def recompute_chart(*, measure_id: int) -> bool:
     )
     if stored and stored[0] >= version:
         return False  # a burst of saves: an earlier task already drew this version
-    result, figure = compute_chart(measure)
+    try:
+        result, figure = compute_chart(measure)
+    except ValueError as error:
+        # Data the engine refuses (saved before a rule existed, say): store the reason at
+        # this version, so the page says why instead of recalculating for ever.
+        result = {"error": str(error), "summary": f"The chart cannot be drawn: {error}"}
+        figure = {}
     return store_chart(measure_id=measure_id, data_version=version, result=result, figure=figure)
 
 
@@ -254,27 +261,42 @@ def create_measure(*, room, **fields) -> Measure:
     after commit."""
     from measures.tasks import recompute_chart
 
-    with transaction.atomic():
-        measure = Measure.objects.create(room=room, **fields)
-        enqueue_on_commit(recompute_chart, measure.pk)
+    try:
+        with transaction.atomic():
+            measure = Measure.objects.create(room=room, **fields)
+            enqueue_on_commit(recompute_chart, measure.pk)
+    except IntegrityError:  # the same name saved a moment ago (a double click)
+        raise DataError([f"The room already has a measure called “{fields.get('name')}”"]) from None
     return measure
 
 
 def update_measure(*, measure: Measure, **fields) -> Measure:
     """Change a measure's definition or chart options; its chart is redrawn after commit.
 
-    A chart type must suit the data (a p-chart needs numerators and denominators)."""
+    Refuses options the chart could not draw with the data it holds: a chart type that does
+    not suit the data, a percentage target outside 0 to 100, counts that are not counts.
+    Only the fields given are written, never the data version from memory."""
     chart_type = fields.get("chart_type", measure.chart_type)
     if chart_type not in Measure.CHARTS_FOR_SHAPE[Measure.Shape(measure.shape)]:
-        raise DataError(
-            [
-                f"A {Measure.ChartType(chart_type).label} does not suit {measure.get_shape_display().lower()}"
-            ]
-        )
+        label = Measure.ChartType(chart_type).label
+        raise DataError([f"A {label} does not suit {measure.get_shape_display().lower()}"])
+    target = fields.get("target", measure.target)
+    if measure.shape == Measure.Shape.PROPORTION and target is not None and not 0 <= target <= 100:
+        raise DataError([f"A target of {target:g}% is not a percentage from 0 to 100"])
+    if chart_type == Measure.ChartType.C:
+        counts = measure.points.values_list("value", flat=True)
+        if any(v < 0 or v != int(v) for v in counts):
+            raise DataError(
+                ["A c-chart needs counts: some values are not whole numbers, 0 or more"]
+            )
+    multiplier = fields.get("multiplier", measure.multiplier)
     with transaction.atomic():
         for name, value in fields.items():
             setattr(measure, name, value)
-        measure.save()
+        measure.save(update_fields=list(fields))
+        if measure.shape == Measure.Shape.RATE:
+            # A rate is stored per the multiplier: rescale what is stored with it.
+            measure.points.update(value=F("numerator") / F("denominator") * multiplier)
         _mark_stale(measure)
     return measure
 
@@ -341,6 +363,8 @@ def stage_upload(*, measure: Measure, filename: str, data: bytes, by, sheet: str
         raise DataError([str(error)]) from None
     if not any(any(row) for row in table.rows):
         raise DataError(["The file has no data in it"])
+    if problem := identifier_problem(table.rows):
+        raise DataError([problem])  # refused before anything of it is stored
     return MeasureUpload.objects.create(
         measure=measure,
         created_by=by,
@@ -398,7 +422,7 @@ def rows_from_upload(
 
 
 def _row_number(problem: str) -> int:
-    number = problem.split(" ", 2)[1].rstrip(",")
+    number = problem.split(" ", 2)[1].rstrip(",:")
     return int(number) if number.isdigit() else 0
 
 
@@ -423,6 +447,11 @@ def choose_sheet(*, upload: MeasureUpload, sheet: str) -> MeasureUpload:
         table, _ = read_spreadsheet(upload.filename, bytes(upload.data), sheet)
     except SpreadsheetError as error:
         raise DataError([str(error)]) from None
+    if not any(any(row) for row in table.rows):
+        raise DataError([f"The sheet “{sheet}” has no data in it"])
+    if problem := identifier_problem(table.rows):
+        upload.delete()
+        raise DataError([problem])
     upload.sheet, upload.rows = table.sheet, table.rows
     upload.save(update_fields=["sheet", "rows"])
     return upload

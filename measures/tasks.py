@@ -1,9 +1,15 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from measures import services
 
 
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=10)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),  # the database away for a moment
+    max_retries=3,
+    retry_backoff=True,
+)
 def recompute_chart(measure_id: int) -> None:
     services.recompute_chart(measure_id=measure_id)
 

@@ -1,4 +1,5 @@
 import csv
+from copy import copy
 from functools import wraps
 
 from django.contrib import messages
@@ -109,7 +110,7 @@ def add_point(request: HttpRequest, measure_id: int) -> HttpResponse:
                 measure=measure, day=form.cleaned_data["day"], numbers=form.numbers()
             )
         except services.DataError as error:
-            form.add_error("day", error.problems)
+            form.add_error(None, error.problems)
         else:
             messages.success(request, "Value saved. The chart is being recalculated.")
             return redirect("measure_detail", measure_id=measure.pk)
@@ -126,7 +127,7 @@ def paste_points(request: HttpRequest, measure_id: int) -> HttpResponse:
         try:
             counts = services.save_data_points(measure=measure, rows=rows)
         except services.DataError as error:
-            form.add_error("rows", error.problems[:10])
+            form.add_error("rows", summarise(error.problems))
         else:
             messages.success(request, _counts_message(counts))
             return redirect("measure_detail", measure_id=measure.pk)
@@ -149,9 +150,13 @@ def measure_create(request: HttpRequest, room_id: int) -> HttpResponse:
     room, _ = get_big_room_for_user(request.user, room_id, write=True)
     form = MeasureForm(request.POST or None, room=room)
     if request.method == "POST" and form.is_valid():
-        measure = services.create_measure(room=room, **form.cleaned_data)
-        messages.success(request, f"“{measure.name}” added. Now add its data.")
-        return redirect("measure_detail", measure_id=measure.pk)
+        try:
+            measure = services.create_measure(room=room, **form.cleaned_data)
+        except services.DataError as error:
+            form.add_error("name", error.problems)
+        else:
+            messages.success(request, f"“{measure.name}” added. Now add its data.")
+            return redirect("measure_detail", measure_id=measure.pk)
     status = 400 if form.errors else 200
     return render(
         request, "measures/measure_form.html", {"room": room, "form": form}, status=status
@@ -162,7 +167,8 @@ def measure_create(request: HttpRequest, room_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def measure_settings(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, _ = get_measure_for_user(request.user, measure_id, write=True)
-    form = MeasureSettingsForm(request.POST or None, instance=measure)
+    # The form works on a copy: the page keeps showing the measure as saved.
+    form = MeasureSettingsForm(request.POST or None, instance=copy(measure))
     if request.method == "POST" and form.is_valid():
         try:
             services.update_measure(measure=measure, **form.cleaned_data)
@@ -316,7 +322,7 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
         "upload": upload,
         "form": form,
         "preview": upload.rows[:12],
-        "letters": [column_letter(i) for i in range(max(len(r) for r in upload.rows))],
+        "letters": [column_letter(i) for i in range(max(map(len, upload.rows), default=0))],
         "plan": plan,
         "problems": summarise(problems) if problems else None,
         "problem_count": len(problems) if problems else 0,

@@ -1,12 +1,14 @@
 """The measures API with tokens: personal tokens act as their owner, integration tokens
 reach one room and may be write-only; tokens are stored hashed, revocable, and logged."""
 
+import hashlib
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from fca.models import ApiToken, ApiTokenUse
-from fca.tokens import create_token, revoke_token
+from fca.tokens import create_token, find_token, revoke_token
 from measures.models import Measure
 
 
@@ -35,7 +37,9 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(client, cast):
     token = ApiToken.objects.get()
     text = page.split('data-testid="token-text">')[1].split("<")[0]
     assert text.startswith(f"fca_{token.prefix}_")
-    assert text.split("_", 2)[2] not in token.secret_hash
+    secret = text.split("_", 2)[2]
+    assert token.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert find_token(text) == token
     assert text not in client.get(reverse("personal_tokens")).content.decode()
 
 
