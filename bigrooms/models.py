@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
@@ -22,7 +23,45 @@ class BigRoomQuerySet(models.QuerySet):
         return self.filter(Exists(member) | Exists(org_reader))
 
 
+DEFAULT_AGENDA = [
+    "Patient story",
+    "Last week's actions",
+    "Data and PDSA review",
+    "Main item",
+    "Next actions",
+    "Parking lot",
+    "Evaluation",
+]
+
+
 class BigRoom(models.Model):
+    class Status(models.TextChoices):
+        FORMING = "forming", "Forming"
+        ACTIVE = "active", "Active"
+        STOOD_DOWN = "stood_down", "Stood down for a while"
+        CLOSED = "closed", "Closed"
+
+    class Stage(models.TextChoices):
+        """The FCA roadmap: a cycle rather than a line, so a room can move back."""
+
+        PRE_PHASE = "pre_phase", "Pre-phase"
+        BUILD = "build", "Build the big room (5Vs)"
+        THEMES = "themes", "Themes"
+        GLOBAL_AIM = "global_aim", "Global aim"
+        CHANGE_IDEAS = "change_ideas", "Change ideas"
+        DRIVER_DIAGRAM = "driver_diagram", "Driver diagram"
+        TESTING = "testing", "Testing (PDSA)"
+        STANDARDISE = "standardise", "Standardise"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
     name = models.CharField(max_length=200)
     host = models.ForeignKey(
         Organisation,
@@ -31,6 +70,20 @@ class BigRoom(models.Model):
         help_text="The organisation that hosts the room",
     )
     purpose = models.TextField(blank=True)
+    sponsor = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.FORMING)
+    status_reason = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.PRE_PHASE)
+    # When and where the room meets: weekly, for an hour by default.
+    meeting_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, null=True, blank=True
+    )
+    meeting_time = models.TimeField(null=True, blank=True)
+    meeting_minutes = models.PositiveSmallIntegerField(default=60)
+    meeting_place = models.CharField(max_length=200, blank=True)
+    online_link = models.URLField(blank=True)
+    ground_rules = models.TextField(blank=True)
+    agenda_template = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BigRoomQuerySet.as_manager()
@@ -60,7 +113,22 @@ class RoomMembership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_memberships"
     )
+
+    class TeamRole(models.TextChoices):
+        DOCTOR = "doctor", "Doctor"
+        NURSE = "nurse", "Nurse"
+        THERAPIST = "therapist", "Therapist"
+        MANAGER = "manager", "Manager"
+        ADMINISTRATOR = "administrator", "Administrator"
+        SOCIAL_CARE = "social_care", "Social care"
+        GP = "gp", "GP"
+        PARTNER = "partner", "Patient or carer partner"
+        ANALYST = "analyst", "Analyst"
+        OTHER = "other", "Other"
+
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    # Their place on the team, whatever their access.
+    team_role = models.CharField(max_length=20, choices=TeamRole.choices, blank=True)
     # The right to upload and enter data for the room's measures.
     can_contribute_data = models.BooleanField("data contributor", default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
@@ -82,10 +150,20 @@ class RoomMembership(models.Model):
 class RoomAccess:
     """What one person may do in one room, decided in one place."""
 
-    def __init__(self, *, can_read: bool, can_manage: bool, can_enter_data: bool):
+    def __init__(
+        self,
+        *,
+        can_read: bool,
+        can_manage: bool,
+        can_enter_data: bool,
+        can_read_notes: bool = False,
+    ):
         self.can_read = can_read
         self.can_manage = can_manage
         self.can_enter_data = can_enter_data
+        # Session notes and patient stories: the room's members and its organisation's QI
+        # leads and viewers; not academy admins, who see the room's metadata only.
+        self.can_read_notes = can_read_notes
 
     @classmethod
     def for_user(cls, room: BigRoom, user) -> "RoomAccess":
@@ -102,14 +180,196 @@ class RoomAccess:
                 can_read=True,
                 can_manage=coach,
                 can_enter_data=coach or membership.can_contribute_data,
+                can_read_notes=True,
             )
-        reads = (
-            user.is_academy_admin
-            or OrganisationMembership.objects.filter(
-                Q(role=OrganisationMembership.Role.QI_LEAD)
-                | Q(role=OrganisationMembership.Role.VIEWER),
-                user=user,
-                organisation_id=room.host_id,
-            ).exists()
+        org_reader = OrganisationMembership.objects.filter(
+            Q(role=OrganisationMembership.Role.QI_LEAD)
+            | Q(role=OrganisationMembership.Role.VIEWER),
+            user=user,
+            organisation_id=room.host_id,
+        ).exists()
+        return cls(
+            can_read=org_reader or user.is_academy_admin,
+            can_manage=False,
+            can_enter_data=False,
+            can_read_notes=org_reader,
         )
-        return cls(can_read=reads, can_manage=False, can_enter_data=False)
+
+
+class StageChange(models.Model):
+    """Every move along the roadmap, forwards or back: the room page shows the journey."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="stage_changes")
+    stage = models.CharField(max_length=20, choices=BigRoom.Stage.choices)
+    changed_on = models.DateField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["changed_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.room}: {self.get_stage_display()} from {self.changed_on}"
+
+
+class StatusChange(models.Model):
+    """When a room stood down, came back or closed, and why: stood-down weeks are not
+    missed meetings."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=12, choices=BigRoom.Status.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    changed_on = models.DateField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["changed_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.room}: {self.get_status_display()} from {self.changed_on}"
+
+
+class Session(models.Model):
+    """One weekly big room meeting, as the coach logs it."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="sessions")
+    held_on = models.DateField()
+    guests = models.PositiveSmallIntegerField(default=0)
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    timekeeper = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note_keeper = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    patient_story = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    # Raised on every save: a save made from an older version is refused, not lost.
+    version = models.PositiveIntegerField(default=1)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    ROLES = ("chair", "timekeeper", "note_keeper", "facilitator")
+
+    class Meta:
+        ordering = ["-held_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "held_on"], name="one_session_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room}, {self.held_on}"
+
+
+class Attendance(models.Model):
+    class Mode(models.TextChoices):
+        IN_ROOM = "in_room", "In the room"
+        ONLINE = "online", "Online"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendances")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.IN_ROOM)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="attended_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.session}"
+
+
+class Action(models.Model):
+    """An action agreed in a big room: owned by a member, or by a team named in words with
+    a member who chases it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="actions")
+    raised_in = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions_raised"
+    )
+    what = models.CharField(max_length=300)
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actions_owned",
+    )
+    owner_text = models.CharField("owner (in words)", max_length=100, blank=True)
+    chaser = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actions_chased",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False) | ~models.Q(owner_text=""),
+                name="an_action_has_an_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.what
+
+    @property
+    def owner_name(self) -> str:
+        return self.owner.full_name if self.owner else self.owner_text
+
+
+class ParkingItem(models.Model):
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="parking_lot")
+    raised_in = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=300)
+    closed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Evaluation(models.Model):
+    """One anonymous score of a meeting, 0 to 10: no person is recorded."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="evaluations")
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    comment = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=10), name="score_from_0_to_10"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score} for {self.session}"

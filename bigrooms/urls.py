@@ -5,4 +5,8 @@ from bigrooms import views
 urlpatterns = [
     path("rooms/<int:room_id>/", views.room_detail, name="room_detail"),
     path("rooms/<int:room_id>/tokens/", views.room_tokens, name="room_tokens"),
+    path("rooms/<int:room_id>/sessions/new/", views.session_new, name="session_new"),
+    path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
+    path("actions/", views.my_actions, name="my_actions"),
+    path("actions/<int:action_id>/status/", views.action_status, name="action_status"),
 ]

@@ -1,10 +1,18 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Avg, Count, F, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from bigrooms import services
+from bigrooms.forms import SessionForm
+from bigrooms.models import Action, BigRoom
 from fca import tokens
-from fca.access import get_big_room_for_user
+from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
+from fca.dates import format_date
 from fca.forms import IntegrationTokenForm
 from fca.models import ApiToken
 
@@ -13,13 +21,19 @@ from fca.models import ApiToken
 @require_GET
 def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
     room, access = get_big_room_for_user(request.user, room_id)
-    measures = room.measures.select_related("chart").order_by("name")
+    measures = room.measures.select_related("chart").defer("chart__figure").order_by("name")
     members = room.memberships.select_related("user").order_by("role", "user__full_name")
-    return render(
-        request,
-        "bigrooms/room_detail.html",
-        {"room": room, "access": access, "measures": measures, "members": members},
-    )
+    sessions = room.sessions.annotate(
+        attended=Count("attendances", distinct=True), mean_score=Avg("evaluations__score")
+    )[:10]
+    context = {
+        "room": room,
+        "access": access,
+        "measures": measures,
+        "members": members,
+        "sessions": sessions,
+    }
+    return render(request, "bigrooms/room_detail.html", context)
 
 
 @login_required
@@ -37,3 +51,96 @@ def room_tokens(request: HttpRequest, room_id: int) -> HttpResponse:
     listed = room.api_tokens.select_related("user")
     context = {"form": form, "tokens": listed, "new_token": new_token, "room": room}
     return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_new(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Log this week's session: one page, top to bottom, that works as a plain form."""
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    members = services.team(room)
+    open_actions = list(room.actions.filter(status=Action.Status.OPEN).select_related("owner"))
+    suggested = services.suggest_roles(room)
+    initial = {"held_on": format_date(services.next_meeting_day(room))}
+    initial.update({f"role_{role}": user_id for role, user_id in suggested.items()})
+    form = SessionForm(
+        request.POST or None, members=members, open_actions=open_actions, initial=initial
+    )
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.record_session(room=room, record=form.record(), by=request.user)
+        except services.SessionError as error:
+            existing = error.existing
+            for name, problem in error.problems.items():
+                form.add_error(None if name == "__all__" else _field_for(name), problem)
+        else:
+            messages.success(request, "Session saved.")
+            return redirect("session_detail", session_id=session.pk)
+    context = {"room": room, "form": form, "existing": existing}
+    return render(
+        request, "bigrooms/session_form.html", context, status=400 if form.errors else 200
+    )
+
+
+def _field_for(problem_key: str) -> str:
+    """The form field a service's problem belongs to (action_1_owner → new_1_owner)."""
+    if problem_key.startswith("action_"):
+        return problem_key.replace("action_", "new_", 1)
+    return problem_key
+
+
+@login_required
+@require_GET
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    session, access = get_session_for_user(request.user, session_id)
+    context = {
+        "session": session,
+        "room": session.room,
+        "access": access,
+        "attendances": session.attendances.select_related("user").order_by("user__full_name"),
+        "actions": session.actions_raised.select_related("owner", "chaser"),
+        "scores": list(session.evaluations.values_list("score", flat=True)),
+        "roles": [
+            (label, getattr(session, role)) for role, label in services.SESSION_ROLES.items()
+        ],
+    }
+    return render(request, "bigrooms/session_detail.html", context)
+
+
+@login_required
+@require_GET
+def my_actions(request: HttpRequest) -> HttpResponse:
+    """Your open actions across all your rooms, overdue first."""
+    rooms = BigRoom.objects.visible_to(request.user)
+    actions = (
+        Action.objects.filter(room__in=rooms, status=Action.Status.OPEN)
+        .filter(Q(owner=request.user) | Q(chaser=request.user))
+        .select_related("room", "owner")
+        .order_by(F("due_on").asc(nulls_last=True), "pk")
+    )
+    return render(
+        request, "bigrooms/my_actions.html", {"actions": actions, "today": timezone.localdate()}
+    )
+
+
+@login_required
+@require_POST
+def action_status(request: HttpRequest, action_id: int) -> HttpResponse:
+    action = get_action_for_user(request.user, action_id)
+    status = request.POST.get("status", "")
+    try:
+        services.update_action(action=action, status=status)
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"“{action.what}” is now {action.get_status_display().lower()}.")
+    return redirect(request.POST.get("next") if _safe_next(request) else "my_actions")
+
+
+def _safe_next(request: HttpRequest) -> bool:
+    return url_has_allowed_host_and_scheme(
+        request.POST.get("next"),
+        allowed_hosts={request.get_host()},
+        require_https=request.is_secure(),
+    )

@@ -7,7 +7,7 @@ not leak) and 403 to a person who may see it but not do what was asked.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from bigrooms.models import BigRoom, RoomAccess
+from bigrooms.models import Action, BigRoom, RoomAccess, Session
 from fca.models import ApiToken
 from measures.models import Measure
 
@@ -89,3 +89,26 @@ def get_token_for_user(user, pk: int) -> ApiToken:
         return token
     get_big_room_for_user(user, token.room_id, write=True)
     return token
+
+
+def get_session_for_user(user, pk: int):
+    """A weekly session and the person's access to its room (404 for outsiders)."""
+    session = Session.objects.select_related("room__host").filter(pk=pk).first()
+    if session is None:
+        raise Http404("No such page")
+    access = session.room.access_for(user)
+    _check(access, write=False, data=False)
+    return session, access
+
+
+def get_action_for_user(user, pk: int) -> Action:
+    """An action the person may move on: its owner's, its chaser's, or a coach's of the
+    room. Others who can read the room get 403; outsiders 404."""
+    action = Action.objects.select_related("room").filter(pk=pk).first()
+    if action is None:
+        raise Http404("No such page")
+    access = action.room.access_for(user)
+    _check(access, write=False, data=False)
+    if user.pk not in (action.owner_id, action.chaser_id) and not access.can_manage:
+        raise PermissionDenied("Only its owner, its chaser or a coach can change an action")
+    return action

@@ -51,6 +51,11 @@ RULES = {
     "measure_csv": {"GET": "room_read"},
     "phase_create": {"GET": "room_read", "POST": "room_manage"},
     "point_remove": {"GET": "room_data", "POST": "room_data"},
+    "session_new": {"GET": "room_manage", "POST": "room_manage"},
+    "session_detail": {"GET": "room_read"},
+    "my_actions": {"GET": "signed_in"},
+    # The walker's action is dana's: its owner and the room's coach may move it on.
+    "action_status": {"POST": "room_data"},
     "personal_tokens": {"GET": "signed_in", "POST": "signed_in"},
     "room_tokens": {"GET": "room_manage", "POST": "room_manage"},
     "token_revoke": {"POST": "room_manage"},
@@ -74,6 +79,8 @@ def ids_for(cast) -> dict:
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
+        "session_id": cast.room.sessions.create(held_on=date(2026, 1, 6)).pk,
+        "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
             0
         ].pk,

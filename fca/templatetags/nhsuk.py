@@ -73,3 +73,9 @@ def iso_period(value: str, frequency: str) -> str:
 @register.filter
 def dictkey(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def mean(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None

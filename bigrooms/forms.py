@@ -1,0 +1,142 @@
+from django import forms
+
+from bigrooms.models import Action, Attendance
+from bigrooms.services import SESSION_ROLES, NewAction, SessionRecord, parse_scores
+from fca.forms import NHSFormMixin
+from measures.forms import DateField
+
+NEW_ACTION_ROWS = 2
+ABSENT = "absent"
+SOMEONE_ELSE = "other"
+
+
+class SessionForm(NHSFormMixin, forms.Form):
+    """The whole of a weekly session on one page, top to bottom, as a plain form."""
+
+    held_on = DateField(label="Date of the session")
+    guests = forms.IntegerField(
+        label="Guests", help_text="People who came but are not members", min_value=0,
+        max_value=200, required=False,
+    )  # fmt: skip
+    patient_story = forms.CharField(
+        label="Patient story",
+        help_text="A summary. Do not write names, NHS numbers, dates of birth or anything "
+        "else that could identify a patient.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    notes = forms.CharField(
+        label="Notes and decisions",
+        help_text="Do not write anything that could identify a patient.",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+    )
+    scores = forms.CharField(
+        label="Meeting evaluation scores",
+        help_text="Type the round as you heard it, 0 to 10 each, for example: 7 8 9 6 8. "
+        "Scores are anonymous.",
+        required=False,
+    )
+
+    def __init__(self, *args, members, open_actions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = members
+        self.open_actions = open_actions
+        people = [(str(m.user_id), m.user.full_name) for m in members]
+        for membership in members:
+            self.fields[f"attended_{membership.user_id}"] = forms.ChoiceField(
+                label=membership.user.full_name,
+                choices=[(ABSENT, "Not there"), *Attendance.Mode.choices],
+                initial=ABSENT,
+                widget=forms.RadioSelect,
+                required=False,
+            )
+        for role, label in SESSION_ROLES.items():
+            self.fields[f"role_{role}"] = forms.TypedChoiceField(
+                label=label, choices=[("", "Nobody"), *people], coerce=int,
+                empty_value=None, required=False,
+            )  # fmt: skip
+        for action in open_actions:
+            self.fields[f"action_{action.pk}"] = forms.ChoiceField(
+                label=f"{action.what} ({action.owner_name})",
+                choices=[("open", "Still open"), ("done", "Done"), ("dropped", "Dropped")],
+                initial="open",
+                widget=forms.RadioSelect,
+                required=False,
+            )
+        for n in range(1, NEW_ACTION_ROWS + 1):
+            self.fields[f"new_{n}_what"] = forms.CharField(
+                label=f"New action {n}", max_length=300, required=False
+            )
+            self.fields[f"new_{n}_due"] = DateField(label="Due", required=False)
+            self.fields[f"new_{n}_owner"] = forms.ChoiceField(
+                label="Owner",
+                choices=[("", "Choose"), *people, (SOMEONE_ELSE, "Someone else (name them)")],
+                required=False,
+            )
+            self.fields[f"new_{n}_owner_text"] = forms.CharField(
+                label="Owner in words", help_text="For example: the discharge team",
+                max_length=100, required=False,
+            )  # fmt: skip
+            self.fields[f"new_{n}_chaser"] = forms.TypedChoiceField(
+                label="Member who chases it", choices=[("", "Choose"), *people], coerce=int,
+                empty_value=None, required=False,
+            )  # fmt: skip
+
+    def attendance_fields(self):
+        return [self[f"attended_{m.user_id}"] for m in self.members]
+
+    def role_fields(self):
+        return [self[f"role_{role}"] for role in SESSION_ROLES]
+
+    def action_fields(self):
+        return [self[f"action_{a.pk}"] for a in self.open_actions]
+
+    def new_action_rows(self):
+        return [
+            [self[f"new_{n}_{part}"] for part in ("what", "due", "owner", "owner_text", "chaser")]
+            for n in range(1, NEW_ACTION_ROWS + 1)
+        ]
+
+    def clean_scores(self):
+        try:
+            return parse_scores(self.cleaned_data["scores"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def record(self) -> SessionRecord:
+        data = self.cleaned_data
+        new_actions = []
+        for n in range(1, NEW_ACTION_ROWS + 1):
+            what = data.get(f"new_{n}_what", "").strip()
+            if not what:
+                continue
+            owner = data.get(f"new_{n}_owner") or ""
+            new_actions.append(
+                NewAction(
+                    what=what,
+                    due_on=data.get(f"new_{n}_due"),
+                    owner_id=int(owner) if owner.isdigit() else None,
+                    owner_text=data.get(f"new_{n}_owner_text", ""),
+                    chaser_id=data.get(f"new_{n}_chaser"),
+                )
+            )
+        return SessionRecord(
+            held_on=data["held_on"],
+            attendance={
+                m.user_id: data[f"attended_{m.user_id}"]
+                for m in self.members
+                if data.get(f"attended_{m.user_id}") not in (ABSENT, "", None)
+            },
+            guests=data.get("guests") or 0,
+            roles={role: data.get(f"role_{role}") for role in SESSION_ROLES},
+            patient_story=data.get("patient_story", ""),
+            notes=data.get("notes", ""),
+            action_updates={
+                a.pk: data[f"action_{a.pk}"]
+                for a in self.open_actions
+                if data.get(f"action_{a.pk}") in (Action.Status.DONE, Action.Status.DROPPED)
+            },
+            new_actions=new_actions,
+            scores=data.get("scores") or [],
+        )

@@ -1,0 +1,204 @@
+"""Writes to big rooms and their weekly sessions."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bigrooms.models import (
+    Action,
+    Attendance,
+    BigRoom,
+    Evaluation,
+    RoomMembership,
+    Session,
+)
+from fca.dates import format_date
+
+SESSION_ROLES = {
+    "chair": "Chair",
+    "timekeeper": "Timekeeper",
+    "note_keeper": "Note-keeper",
+    "facilitator": "Facilitator",
+}
+
+
+class SessionError(ValueError):
+    """What a person sent that cannot be saved; ``problems`` say what, field by field."""
+
+    def __init__(self, problems: dict[str, str], *, existing: Session | None = None):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+        self.existing = existing
+
+
+def parse_scores(text: str) -> list[int]:
+    """A round of scores as the coach heard it: "7 8 9 6 8" (commas or spaces)."""
+    scores = []
+    for word in re.split(r"[\s,;]+", text.strip()):
+        if not word:
+            continue
+        if not word.isdigit() or int(word) > 10:
+            raise ValueError(f"“{word}” is not a score from 0 to 10")
+        scores.append(int(word))
+    return scores
+
+
+def team(room: BigRoom) -> list[RoomMembership]:
+    """The people who take part: every member but read-only viewers."""
+    return list(
+        room.memberships.exclude(role=RoomMembership.Role.VIEWER)
+        .select_related("user")
+        .order_by("user__full_name")
+    )
+
+
+def suggest_roles(room: BigRoom) -> dict[str, int | None]:
+    """The four meeting roles by rotation: for each, the member who held it least recently
+    (never before counts as longest ago), one role per person while people remain."""
+    people = [m.user_id for m in team(room)]
+    last_held: dict[tuple[str, int], date] = {}
+    for session in room.sessions.only("held_on", *[f"{r}_id" for r in SESSION_ROLES]):
+        for role in SESSION_ROLES:
+            holder = getattr(session, f"{role}_id")
+            if holder is not None and (role, holder) not in last_held:
+                last_held[(role, holder)] = session.held_on  # sessions come newest first
+    chosen: dict[str, int | None] = {}
+    for role in SESSION_ROLES:
+        free = [p for p in people if p not in chosen.values()] or people
+        chosen[role] = (
+            min(free, key=lambda p: (last_held.get((role, p), date.min), people.index(p)))
+            if free
+            else None
+        )
+    return chosen
+
+
+def next_meeting_day(room: BigRoom, today: date | None = None) -> date:
+    """This week's meeting day (Monday to Sunday), or today when the room has none set."""
+    today = today or timezone.localdate()
+    if room.meeting_weekday is None:
+        return today
+    return today - timedelta(days=today.weekday()) + timedelta(days=room.meeting_weekday)
+
+
+@dataclass
+class NewAction:
+    what: str
+    due_on: date | None = None
+    owner_id: int | None = None
+    owner_text: str = ""
+    chaser_id: int | None = None
+
+
+@dataclass
+class SessionRecord:
+    """Everything a coach logs for one meeting."""
+
+    held_on: date
+    attendance: dict[int, str] = field(default_factory=dict)  # user id → in_room / online
+    guests: int = 0
+    roles: dict[str, int | None] = field(default_factory=dict)
+    patient_story: str = ""
+    notes: str = ""
+    action_updates: dict[int, str] = field(default_factory=dict)  # action id → status
+    new_actions: Sequence[NewAction] = ()
+    scores: Sequence[int] = ()
+
+
+def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
+    """Save a whole session in one transaction, or nothing, naming what is wrong.
+
+    1. The date: not more than a week ahead, and one session per day per room.
+    2. Something to log: people present, notes, actions or scores.
+    3. The session, its attendance and scores; last week's actions moved on; new actions.
+    """
+    problems: dict[str, str] = {}
+    members = {m.user_id for m in team(room)}
+    today = timezone.localdate()
+    if record.held_on > today + timedelta(days=7):
+        problems["held_on"] = (
+            f"{format_date(record.held_on)} is more than a week ahead: log a session on or "
+            "after the day it meets"
+        )
+    existing = room.sessions.filter(held_on=record.held_on).first()
+    if existing is not None:
+        problems["held_on"] = f"There is already a session on {format_date(record.held_on)}"
+    if not (
+        record.attendance
+        or record.guests
+        or record.notes.strip()
+        or record.patient_story.strip()
+        or record.new_actions
+        or record.scores
+    ):
+        problems["__all__"] = "The session is empty: tick who came, or add notes, actions or scores"
+    for number, action in enumerate(record.new_actions, start=1):
+        if action.owner_id is not None and action.owner_id not in members:
+            problems[f"action_{number}_owner"] = f"New action {number}: its owner left the room"
+        elif action.owner_id is None and not action.owner_text.strip():
+            problems[f"action_{number}_owner"] = (
+                f"New action {number}: choose its owner, or name them in words"
+            )
+        elif action.owner_id is None and action.chaser_id is None:
+            problems[f"action_{number}_chaser"] = (
+                f"New action {number}: choose the member who chases {action.owner_text}"
+            )
+    if problems:
+        raise SessionError(problems, existing=existing)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                session = Session.objects.create(
+                    room=room,
+                    held_on=record.held_on,
+                    guests=record.guests,
+                    patient_story=record.patient_story.strip(),
+                    notes=record.notes.strip(),
+                    created_by=by,
+                    **{
+                        f"{role}_id": user_id
+                        for role, user_id in record.roles.items()
+                        if user_id in members
+                    },
+                )
+        except IntegrityError:  # another coach saved this day a moment ago
+            raise SessionError(
+                {"held_on": f"There is already a session on {format_date(record.held_on)}"},
+                existing=room.sessions.filter(held_on=record.held_on).first(),
+            ) from None
+        Attendance.objects.bulk_create(
+            Attendance(session=session, user_id=user_id, mode=mode)
+            for user_id, mode in record.attendance.items()
+            if user_id in members
+        )
+        Evaluation.objects.bulk_create(
+            Evaluation(session=session, score=score) for score in record.scores
+        )
+        for action_id, status in record.action_updates.items():
+            room.actions.filter(pk=action_id, status=Action.Status.OPEN).update(status=status)
+        Action.objects.bulk_create(
+            Action(
+                room=room,
+                raised_in=session,
+                what=action.what.strip(),
+                due_on=action.due_on,
+                owner_id=action.owner_id,
+                owner_text="" if action.owner_id else action.owner_text.strip(),
+                chaser_id=action.chaser_id if action.chaser_id in members else None,
+            )
+            for action in record.new_actions
+        )
+    return session
+
+
+def update_action(*, action: Action, status: str) -> Action:
+    """Move an action on (done, dropped, or open again), from a phone or the session."""
+    if status not in Action.Status.values:
+        raise ValueError(f"“{status}” is not a status of an action")
+    action.status = status
+    action.save(update_fields=["status", "updated_at"])
+    return action

@@ -1,0 +1,162 @@
+"""A coach logs the weekly session on one page: attendance, roles, last week's actions,
+notes, new actions and the evaluation round."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from bigrooms.models import Action, Session
+from bigrooms.services import parse_scores, suggest_roles
+
+
+@pytest.fixture
+def coach(client, cast):
+    client.force_login(cast.alice)
+    return client
+
+
+def _form(cast, **changes):
+    data = {
+        "held_on": "06/01/2026",
+        f"attended_{cast.alice.pk}": "in_room",
+        f"attended_{cast.bob.pk}": "online",
+        f"attended_{cast.dana.pk}": "absent",
+        "guests": "2",
+        "role_chair": str(cast.bob.pk),
+        "role_timekeeper": str(cast.dana.pk),
+        "role_note_keeper": str(cast.alice.pk),
+        "role_facilitator": "",
+        "patient_story": "Waited two days for theatre.",
+        "notes": "Agreed to test an early theatre slot.",
+        "new_1_what": "Book the early slot",
+        "new_1_due": "13/01/2026",
+        "new_1_owner": str(cast.dana.pk),
+        "new_2_what": "Ask the theatre team",
+        "new_2_owner": "other",
+        "new_2_owner_text": "the theatre team",
+        "new_2_chaser": str(cast.bob.pk),
+        "scores": "7 8 9 6 8",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_coach_logs_a_whole_session(coach, cast):
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast))
+    assert response.status_code == 302
+    session = Session.objects.get()
+    assert session.held_on == date(2026, 1, 6)
+    assert {(a.user, a.mode) for a in session.attendances.all()} == {
+        (cast.alice, "in_room"),
+        (cast.bob, "online"),
+    }
+    assert (session.chair, session.timekeeper, session.note_keeper) == (
+        cast.bob,
+        cast.dana,
+        cast.alice,
+    )
+    assert sorted(session.evaluations.values_list("score", flat=True)) == [6, 7, 8, 8, 9]
+    assert [(a.owner_name, a.chaser) for a in session.actions_raised.order_by("pk")] == [
+        ("Dana Dale", None),
+        ("the theatre team", cast.bob),
+    ]
+    page = coach.get(response["Location"]).content.decode()
+    assert "2 members and 2 guests" in page
+    assert "5 scores, mean 7.6 out of 10" in page
+    assert "Agreed to test an early theatre slot." in page
+
+
+def test_last_weeks_open_actions_come_back_to_be_ticked_off(coach, cast):
+    done = Action.objects.create(room=cast.room, what="Audit the lists", owner=cast.bob)
+    still = Action.objects.create(room=cast.room, what="Call the ward", owner=cast.dana)
+    form = coach.get(reverse("session_new", args=[cast.room.pk])).content.decode()
+    assert "Audit the lists (Bob Brown)" in form and "Call the ward (Dana Dale)" in form
+    coach.post(
+        reverse("session_new", args=[cast.room.pk]),
+        _form(cast, **{f"action_{done.pk}": "done", f"action_{still.pk}": "open"}),
+    )
+    done.refresh_from_db()
+    still.refresh_from_db()
+    assert (done.status, still.status) == ("done", "open")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"scores": "7 11 8"}, "“11” is not a score from 0 to 10"),
+        ({"scores": "seven"}, "“seven” is not a score from 0 to 10"),
+        ({"new_2_owner": "", "new_2_owner_text": ""}, "New action 2: choose its owner"),
+        ({"new_2_chaser": ""}, "New action 2: choose the member who chases the theatre team"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_is_saved(coach, cast, changes, message):
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, **changes))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page
+    assert "Agreed to test an early theatre slot." in page  # what was typed is kept
+    assert not Session.objects.exists() and not Action.objects.exists()
+
+
+def test_a_session_more_than_a_week_ahead_is_refused(coach, cast):
+    ahead = (timezone.localdate() + timedelta(days=9)).strftime("%d/%m/%Y")
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, held_on=ahead))
+    assert "is more than a week ahead" in response.content.decode()
+    assert not Session.objects.exists()
+
+
+def test_a_second_session_on_the_same_day_offers_the_first(coach, cast):
+    first = cast.room.sessions.create(held_on=date(2026, 1, 6))
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast))
+    page = response.content.decode()
+    assert "There is already a session on 6 Jan 2026" in page
+    assert reverse("session_detail", args=[first.pk]) in page
+
+
+def test_an_empty_session_is_refused(coach, cast):
+    empty = {"held_on": "06/01/2026"}
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), empty)
+    assert "The session is empty" in response.content.decode()
+
+
+def test_roles_rotate_to_whoever_held_them_least_recently(cast):
+    cast.room.sessions.create(held_on=date(2026, 1, 6), chair=cast.alice)
+    cast.room.sessions.create(held_on=date(2026, 1, 13), chair=cast.bob)
+    assert suggest_roles(cast.room)["chair"] == cast.dana.pk
+    cast.room.sessions.create(held_on=date(2026, 1, 20), chair=cast.dana)
+    assert suggest_roles(cast.room)["chair"] == cast.alice.pk
+
+
+def test_scores_are_read_as_heard():
+    assert parse_scores("7 8, 9;6  8") == [7, 8, 9, 6, 8]
+    assert parse_scores("") == []
+
+
+def test_a_member_ticks_off_their_action_from_their_list(client, cast):
+    action = Action.objects.create(room=cast.room, what="Book the slot", owner=cast.dana)
+    client.force_login(cast.dana)
+    page = client.get(reverse("my_actions")).content.decode()
+    assert "Book the slot" in page
+    client.post(reverse("action_status", args=[action.pk]), {"status": "done"})
+    action.refresh_from_db()
+    assert action.status == "done"
+    client.force_login(cast.bob)  # a member who neither owns nor chases it
+    assert (
+        client.post(reverse("action_status", args=[action.pk]), {"status": "open"}).status_code
+        == 403
+    )
+
+
+def test_academy_admins_see_a_session_but_not_its_notes(client, cast):
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6), notes="Secret ward talk")
+    client.force_login(cast.ada)
+    page = client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    assert "Secret ward talk" not in page
+    assert "Session notes are for the room's members" in page
+    client.force_login(cast.quinn)
+    assert (
+        "Secret ward talk"
+        in client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    )
