@@ -329,11 +329,15 @@ def start_phase(*, measure: Measure, starts_on: date, reason: str, by) -> Phase:
     return phase
 
 
-def remove_phase(*, phase: Phase) -> None:
+def remove_phase(*, measure: Measure, phase_id: int) -> Phase | None:
+    """Join a phase back to the one before it; None when it was already gone."""
     with transaction.atomic():
-        measure = phase.measure
+        phase = measure.phases.filter(pk=phase_id).first()
+        if phase is None:
+            return None
         phase.delete()
         _mark_stale(measure)
+    return phase
 
 
 def add_annotation(*, measure: Measure, on: date, text: str, by) -> Annotation:

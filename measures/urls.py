@@ -22,5 +22,10 @@ urlpatterns = [
         name="upload_review",
     ),
     path("measures/<int:measure_id>/phases/new/", views.phase_create, name="phase_create"),
+    path(
+        "measures/<int:measure_id>/phases/<int:phase_id>/remove/",
+        views.phase_remove,
+        name="phase_remove",
+    ),
     path("measures/<int:measure_id>/notes/new/", views.annotation_create, name="annotation_create"),
 ]

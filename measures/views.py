@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fca.access import get_big_room_for_user, get_measure_for_user
 from fca.csvio import safe_cell
@@ -329,3 +329,16 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
     }
     status = 400 if (form.errors or problems) else 200
     return render(request, "measures/upload_review.html", context, status=status)
+
+
+@login_required
+@require_POST
+def phase_remove(request: HttpRequest, measure_id: int, phase_id: int) -> HttpResponse:
+    measure, _ = get_measure_for_user(request.user, measure_id, write=True)
+    phase = services.remove_phase(measure=measure, phase_id=phase_id)
+    if phase is not None:
+        when = services.describe_period(measure, phase.starts_on)
+        messages.success(
+            request, f"The phase from {when} was removed; its points join the one before."
+        )
+    return redirect("measure_detail", measure_id=measure.pk)

@@ -169,3 +169,16 @@ def test_a_coach_removes_a_mistaken_value_after_confirming(coach, cast):
     assert list(cast.measure.points.values_list("value", flat=True)) == [30, 29]
     again = coach.post(url, follow=True)
     assert "That value had already been removed." in again.content.decode()
+
+
+def test_a_coach_removes_a_phase_and_its_points_join_the_one_before(coach, cast):
+    _weekly(cast, [30, 32, 29, 31])
+    services.start_phase(
+        measure=cast.measure, starts_on=date(2025, 1, 20), reason="New pathway", by=cast.alice
+    )
+    phase = Phase.objects.get()
+    response = coach.post(reverse("phase_remove", args=[cast.measure.pk, phase.pk]), follow=True)
+    assert "The phase from the week starting 20 Jan 2025 was removed" in response.content.decode()
+    assert not Phase.objects.exists()
+    result, _ = services.compute_chart(cast.measure)
+    assert len(result["phases"]) == 1

@@ -50,6 +50,7 @@ RULES = {
     "measure_settings": {"GET": "room_manage", "POST": "room_manage"},
     "measure_csv": {"GET": "room_read"},
     "phase_create": {"GET": "room_read", "POST": "room_manage"},
+    "phase_remove": {"POST": "room_manage"},
     "point_remove": {"GET": "room_data", "POST": "room_data"},
     "session_new": {"GET": "room_manage", "POST": "room_manage"},
     "session_detail": {"GET": "room_read"},
@@ -79,6 +80,7 @@ def ids_for(cast) -> dict:
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
+        "phase_id": cast.measure.phases.create(starts_on=date(2026, 1, 5), reason="x").pk,
         "session_id": cast.room.sessions.create(held_on=date(2026, 1, 6)).pk,
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
