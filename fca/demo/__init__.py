@@ -4,10 +4,11 @@ For `make run` and trying the app; the management command refuses production set
 
 import csv
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from bigrooms.models import BigRoom, RoomMembership
 from fca.models import Organisation, OrganisationMembership, User
@@ -103,6 +104,7 @@ def load_demo() -> None:
                 room=room, user=people["member"], defaults={"role": RoomMembership.Role.MEMBER}
             )
             _load_measures(room, trust["ods_code"])
+            _load_sessions(room, people)
 
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
@@ -154,3 +156,36 @@ def _load_measures(room: BigRoom, ods_code: str) -> None:
         measure=attendances,
         rows=[(line, month, (float(total),)) for line, month, total, _ in rows],
     )
+
+
+def _load_sessions(room: BigRoom, people: dict) -> None:
+    """A few weeks of sessions, so the room shows its rhythm (a full year comes later)."""
+    from bigrooms.services import NewAction, SessionRecord, record_session
+
+    if room.sessions.exists():
+        return
+    room.meeting_weekday, room.status, room.stage = 1, "active", "testing"
+    room.ground_rules = "Start and finish on time. Every voice counts. Data, not anecdote."
+    room.save(update_fields=["meeting_weekday", "status", "stage", "ground_rules"])
+    coach, member = people["coach"], people["member"]
+    last_tuesday = timezone.localdate() - timedelta(days=(timezone.localdate().weekday() - 1) % 7)
+    for weeks_ago, scores in ((2, [7, 8, 8, 6]), (1, [8, 8, 9, 7, 8]), (0, [9, 8, 8, 9])):
+        record_session(
+            room=room,
+            record=SessionRecord(
+                held_on=last_tuesday - timedelta(weeks=weeks_ago),
+                attendance={coach.pk: "in_room", member.pk: "online"},
+                guests=2,
+                roles={"chair": member.pk, "timekeeper": coach.pk},
+                notes="Reviewed the 4-hour chart and the ambulance handover PDSA.",
+                new_actions=[
+                    NewAction(
+                        what=f"Share the week's breach reasons (week {3 - weeks_ago})",
+                        owner_id=member.pk,
+                        due_on=last_tuesday - timedelta(weeks=weeks_ago - 1),
+                    )
+                ],
+                scores=scores,
+            ),
+            by=coach,
+        )
