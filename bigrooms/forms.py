@@ -3,6 +3,7 @@ from django import forms
 from bigrooms.models import Action, Attendance
 from bigrooms.services import SESSION_ROLES, NewAction, SessionRecord, parse_scores
 from fca.forms import NHSFormMixin
+from fca.identifiers import text_warnings
 from measures.forms import DateField
 
 NEW_ACTION_ROWS = 2
@@ -29,6 +30,10 @@ class SessionForm(NHSFormMixin, forms.Form):
         label="Notes and decisions",
         help_text="Do not write anything that could identify a patient.",
         widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+    )
+    no_identifiers = forms.BooleanField(
+        label="I have checked: nothing here identifies a patient",
         required=False,
     )
     scores = forms.CharField(
@@ -97,6 +102,20 @@ class SessionForm(NHSFormMixin, forms.Form):
             [self[f"new_{n}_{part}"] for part in ("what", "due", "owner", "owner_text", "chaser")]
             for n in range(1, NEW_ACTION_ROWS + 1)
         ]
+
+    def clean(self):
+        """Warn when free text looks like it holds a patient identifier; the person can
+        check and confirm, since a ward number or a meeting date can look alike."""
+        data = super().clean()
+        if not data.get("no_identifiers"):
+            for name in ("patient_story", "notes"):
+                for warning in text_warnings(data.get(name) or ""):
+                    self.add_error(
+                        name,
+                        f"The {self.fields[name].label.lower()} {warning}: remove it, or tick "
+                        "the box below if it is not about a patient",
+                    )
+        return data
 
     def clean_scores(self):
         try:

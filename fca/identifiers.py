@@ -45,3 +45,21 @@ def identifier_problem(rows: list[list[str]]) -> str | None:
                 "that identifies a patient"
             )
     return None
+
+
+_NUMBER_RUN = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+_DATE_OF_BIRTH = re.compile(
+    r"\b(dob|d\.o\.b|born|date of birth)\b|(?<!\d)\d{1,2}[/.-]\d{1,2}[/.-](19|20)\d{2}(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def text_warnings(text: str) -> list[str]:
+    """What in free text looks like a patient identifier: a warning, not a refusal (a ward
+    phone number or a meeting date can look alike)."""
+    warnings = []
+    if any(is_nhs_number(m.replace("-", " ")) for m in _NUMBER_RUN.findall(text)):
+        warnings.append("looks like it holds an NHS number")
+    if _DATE_OF_BIRTH.search(text):
+        warnings.append("looks like it holds a date of birth")
+    return warnings

@@ -160,3 +160,24 @@ def test_academy_admins_see_a_session_but_not_its_notes(client, cast):
         "Secret ward talk"
         in client.get(reverse("session_detail", args=[session.pk])).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "warning"),
+    [
+        ("Mrs A, NHS no 943 476 5919, waited", "looks like it holds an NHS number"),
+        ("Patient born 03/04/1941 waited", "looks like it holds a date of birth"),
+    ],
+)
+def test_notes_that_look_like_they_identify_a_patient_are_questioned(coach, cast, text, warning):
+    response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, notes=text))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert f"The notes and decisions {warning}" in page
+    assert "I have checked: nothing here identifies a patient" in page
+    assert not Session.objects.exists()
+    confirmed = coach.post(
+        reverse("session_new", args=[cast.room.pk]),
+        _form(cast, notes="Ward phone 943 476 5919", no_identifiers="on"),
+    )
+    assert confirmed.status_code == 302
