@@ -1,6 +1,6 @@
 from django import forms
 
-from bigrooms.models import Action, Attendance
+from bigrooms.models import Action, Attendance, BigRoom
 from bigrooms.services import SESSION_ROLES, NewAction, SessionRecord, parse_scores
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
@@ -159,3 +159,35 @@ class SessionForm(NHSFormMixin, forms.Form):
             new_actions=new_actions,
             scores=data.get("scores") or [],
         )
+
+
+class RoomForm(NHSFormMixin, forms.ModelForm):
+    online_link = forms.URLField(
+        label="Online meeting link", assume_scheme="https", required=False, max_length=200
+    )
+
+    class Meta:
+        model = BigRoom
+        fields = [
+            "name", "purpose", "sponsor", "stage", "status", "status_reason",
+            "meeting_weekday", "meeting_time", "meeting_minutes", "meeting_place",
+            "online_link", "ground_rules",
+        ]  # fmt: skip
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "ground_rules": forms.Textarea(attrs={"rows": 4}),
+            "stage": forms.RadioSelect,
+            "status": forms.RadioSelect,
+            "meeting_time": forms.TimeInput(attrs={"type": "time"}),
+        }
+        labels = {
+            "stage": "Where the room is on the FCA roadmap",
+            "status_reason": "Why (when stood down or closed)",
+            "meeting_weekday": "Meeting day",
+            "meeting_time": "Meeting time",
+            "meeting_minutes": "Meeting length (minutes)",
+        }
+        help_texts = {
+            "status_reason": "For example: winter pressures, August",
+            "ground_rules": "Agreed at the first meeting; shown when a session is logged",
+        }

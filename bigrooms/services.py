@@ -15,6 +15,8 @@ from bigrooms.models import (
     Evaluation,
     RoomMembership,
     Session,
+    StageChange,
+    StatusChange,
 )
 from fca.dates import format_date
 
@@ -202,3 +204,32 @@ def update_action(*, action: Action, status: str) -> Action:
     action.status = status
     action.save(update_fields=["status", "updated_at"])
     return action
+
+
+def update_room(*, room: BigRoom, by, **fields) -> BigRoom:
+    """Change a room's details; a new roadmap stage or status is kept in its history, with
+    the date and who made it, so the room page can show the journey."""
+    status = fields.get("status", room.status)
+    if (
+        status in (BigRoom.Status.STOOD_DOWN, BigRoom.Status.CLOSED)
+        and not (fields.get("status_reason", room.status_reason) or "").strip()
+    ):
+        raise SessionError({"status_reason": "Say why the room is stood down or closed"})
+    today = timezone.localdate()
+    with transaction.atomic():
+        if fields.get("stage", room.stage) != room.stage:
+            StageChange.objects.create(
+                room=room, stage=fields["stage"], changed_on=today, changed_by=by
+            )
+        if status != room.status:
+            StatusChange.objects.create(
+                room=room,
+                status=status,
+                reason=fields.get("status_reason", ""),
+                changed_on=today,
+                changed_by=by,
+            )
+        for name, value in fields.items():
+            setattr(room, name, value)
+        room.save(update_fields=list(fields))
+    return room

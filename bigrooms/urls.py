@@ -4,6 +4,7 @@ from bigrooms import views
 
 urlpatterns = [
     path("rooms/<int:room_id>/", views.room_detail, name="room_detail"),
+    path("rooms/<int:room_id>/settings/", views.room_settings, name="room_settings"),
     path("rooms/<int:room_id>/tokens/", views.room_tokens, name="room_tokens"),
     path("rooms/<int:room_id>/sessions/new/", views.session_new, name="session_new"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),

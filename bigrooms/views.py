@@ -1,3 +1,5 @@
+from copy import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Avg, Count, F, Q
@@ -8,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms import services
-from bigrooms.forms import SessionForm
+from bigrooms.forms import RoomForm, SessionForm
 from bigrooms.models import Action, BigRoom
 from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
@@ -32,6 +34,8 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "measures": measures,
         "members": members,
         "sessions": sessions,
+        "stages": BigRoom.Stage.choices,
+        "stage_changes": room.stage_changes.select_related("changed_by"),
     }
     return render(request, "bigrooms/room_detail.html", context)
 
@@ -144,3 +148,21 @@ def _safe_next(request: HttpRequest) -> bool:
         allowed_hosts={request.get_host()},
         require_https=request.is_secure(),
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_settings(request: HttpRequest, room_id: int) -> HttpResponse:
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    form = RoomForm(request.POST or None, instance=copy(room))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_room(room=room, by=request.user, **form.cleaned_data)
+        except services.SessionError as error:
+            for name, problem in error.problems.items():
+                form.add_error(name, problem)
+        else:
+            messages.success(request, "Room saved.")
+            return redirect("room_detail", room_id=room.pk)
+    status = 400 if form.errors else 200
+    return render(request, "bigrooms/room_form.html", {"room": room, "form": form}, status=status)

@@ -181,3 +181,26 @@ def test_notes_that_look_like_they_identify_a_patient_are_questioned(coach, cast
         _form(cast, notes="Ward phone 943 476 5919", no_identifiers="on"),
     )
     assert confirmed.status_code == 302
+
+
+def test_a_coach_moves_the_room_along_the_roadmap_and_stands_it_down(coach, cast):
+    url = reverse("room_settings", args=[cast.room.pk])
+    data = {
+        "name": cast.room.name, "purpose": "", "sponsor": "", "stage": "testing",
+        "status": "stood_down", "status_reason": "", "meeting_weekday": "1",
+        "meeting_time": "13:00", "meeting_minutes": "60", "meeting_place": "", "online_link": "",
+        "ground_rules": "",
+    }  # fmt: skip
+    refused = coach.post(url, data)
+    assert "Say why the room is stood down or closed" in refused.content.decode()
+    data["status_reason"] = "Winter pressures"
+    assert coach.post(url, data).status_code == 302
+    cast.room.refresh_from_db()
+    assert (cast.room.stage, cast.room.status) == ("testing", "stood_down")
+    assert [(c.stage, c.changed_by) for c in cast.room.stage_changes.all()] == [
+        ("testing", cast.alice)
+    ]
+    assert cast.room.status_changes.get().reason == "Winter pressures"
+    page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+    assert 'aria-current="step">Testing (PDSA)' in page
+    assert "Stood down for a while</strong> (Winter pressures)" in page

@@ -53,6 +53,7 @@ RULES = {
     "phase_remove": {"POST": "room_manage"},
     "point_remove": {"GET": "room_data", "POST": "room_data"},
     "session_new": {"GET": "room_manage", "POST": "room_manage"},
+    "room_settings": {"GET": "room_manage", "POST": "room_manage"},
     "session_detail": {"GET": "room_read"},
     "my_actions": {"GET": "signed_in"},
     # The walker's action is dana's: its owner and the room's coach may move it on.
