@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from bigrooms.models import (
@@ -194,6 +195,7 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
             )
             for action in record.new_actions
         )
+        refresh_session_measures(room=room)
     return session
 
 
@@ -233,3 +235,49 @@ def update_room(*, room: BigRoom, by, **fields) -> BigRoom:
             setattr(room, name, value)
         room.save(update_fields=list(fields))
     return room
+
+
+SESSION_MEASURES = {
+    "session_attendance": {
+        "name": "Attendance at the big room (from sessions)",
+        "unit": "people",
+        "kind": "process",
+        "definition": "Members and guests at the week's session (the latest, if more than one).",
+    },
+    "session_evaluation": {
+        "name": "Meeting evaluation (from sessions)",
+        "unit": "out of 10",
+        "kind": "process",
+        "definition": "The mean of the anonymous scores, 0 to 10, given for the week's sessions.",
+    },
+}
+
+
+def refresh_session_measures(*, room: BigRoom) -> None:
+    """Attendance and mean evaluation per week become measures of the room, charted like
+    any other: rebuilt from all the room's sessions, created on first use."""
+    from measures.models import Measure
+    from measures.services import replace_data_points
+
+    weeks: dict[date, dict] = {}
+    sessions = room.sessions.annotate(
+        people=Count("attendances", distinct=True), score_sum=Sum("evaluations__score"),
+        score_count=Count("evaluations"),
+    ).order_by("held_on")  # fmt: skip
+    for session in sessions:
+        week = session.held_on - timedelta(days=session.held_on.weekday())
+        entry = weeks.setdefault(week, {"people": 0, "sum": 0, "count": 0})
+        entry["people"] = session.people + session.guests  # the latest session that week
+        entry["sum"] += session.score_sum or 0
+        entry["count"] += session.score_count
+    for source, defaults in SESSION_MEASURES.items():
+        measure, _ = Measure.objects.get_or_create(
+            room=room,
+            source=source,
+            defaults={**defaults, "frequency": "weekly", "improvement": "increase"},
+        )
+        if source == "session_attendance":
+            values = {week: float(e["people"]) for week, e in weeks.items()}
+        else:
+            values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
+        replace_data_points(measure=measure, values=values)

@@ -52,6 +52,11 @@ class Measure(models.Model):
         U = "u", "u-chart (rates)"
         C = "c", "c-chart (counts)"
 
+    class Source(models.TextChoices):
+        ENTERED = "entered", "Entered by people or systems"
+        SESSION_ATTENDANCE = "session_attendance", "Attendance at the room's sessions"
+        SESSION_EVALUATION = "session_evaluation", "The room's meeting evaluations"
+
     # Which charts suit which data: a run chart and an XmR chart suit any measure.
     CHARTS_FOR_SHAPE = {
         Shape.VALUE: (ChartType.RUN, ChartType.XMR, ChartType.C),
@@ -69,6 +74,8 @@ class Measure(models.Model):
         default=Improvement.NEUTRAL,
     )
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    # Where the data comes from: typed, uploaded and sent in, or worked out by the app.
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ENTERED)
     kind = models.CharField("type", max_length=10, choices=Kind.choices, default=Kind.OUTCOME)
     shape = models.CharField("data", max_length=12, choices=Shape.choices, default=Shape.VALUE)
     definition = models.TextField(
@@ -122,6 +129,11 @@ class Measure(models.Model):
         return 1 if self.shape == self.Shape.VALUE else 2
 
     @property
+    def is_derived(self) -> bool:
+        """Worked out from the room's sessions: nobody types its data."""
+        return self.source != self.Source.ENTERED
+
+    @property
     def entry_columns(self) -> list[str]:
         """What each period's row holds, in order."""
         if self.shape == self.Shape.VALUE:
@@ -148,6 +160,10 @@ class Measure(models.Model):
         """The (value, numerator, denominator) stored for what a person entered.
 
         Raises ValueError with a message fit to show them."""
+        if self.is_derived:
+            raise ValueError(
+                f"This measure is worked out from the room's sessions ({self.get_source_display().lower()}): it takes no values by hand"
+            )
         if self.shape == self.Shape.VALUE:
             [value] = numbers
             if abs(value) > MAX_VALUE:

@@ -465,3 +465,21 @@ def delete_old_uploads(*, older_than=timedelta(days=1)) -> int:
     """Uploads nobody loaded: their cells are let go after a day."""
     deleted, _ = MeasureUpload.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+def replace_data_points(*, measure: Measure, values: dict[date, float]) -> bool:
+    """Make a derived measure's points exactly these (period → value), from its source.
+    Returns whether anything changed; the chart is redrawn only then."""
+    with transaction.atomic():
+        current = dict(measure.points.values_list("period", "value"))
+        if current == values:
+            return False
+        measure.points.exclude(period__in=list(values)).delete()
+        DataPoint.objects.bulk_create(
+            [DataPoint(measure=measure, period=p, value=v) for p, v in values.items()],
+            update_conflicts=True,
+            unique_fields=["measure", "period"],
+            update_fields=["value"],
+        )
+        _mark_stale(measure)
+    return True

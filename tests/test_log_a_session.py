@@ -204,3 +204,27 @@ def test_a_coach_moves_the_room_along_the_roadmap_and_stands_it_down(coach, cast
     page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
     assert 'aria-current="step">Testing (PDSA)' in page
     assert "Stood down for a while</strong> (Winter pressures)" in page
+
+
+def test_attendance_and_evaluation_become_measures_of_the_room(coach, cast):
+    from measures.models import Measure
+
+    coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast))
+    coach.post(
+        reverse("session_new", args=[cast.room.pk]),
+        _form(cast, held_on="13/01/2026", scores="10 9", guests="0", new_1_what="", new_2_what=""),
+    )
+    attendance = Measure.objects.get(room=cast.room, source="session_attendance")
+    evaluation = Measure.objects.get(room=cast.room, source="session_evaluation")
+    assert list(attendance.points.values_list("period", "value")) == [
+        (date(2026, 1, 5), 4.0),  # two members and two guests
+        (date(2026, 1, 12), 2.0),
+    ]
+    assert list(evaluation.points.values_list("value", flat=True)) == [7.6, 9.5]
+    page = coach.get(reverse("measure_detail", args=[attendance.pk])).content.decode()
+    assert "Worked out by the app from attendance at the room" in page
+    assert "Add a value" not in page
+    refused = coach.post(
+        reverse("add_point", args=[attendance.pk]), {"day": "20/01/2026", "value": "5"}
+    )
+    assert "worked out from the room" in refused.content.decode()
