@@ -1,8 +1,13 @@
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
+from bigrooms import cadence
+from fca.dates import format_date
 from fca.models import Organisation, OrganisationMembership
 
 
@@ -97,6 +102,59 @@ class BigRoom(models.Model):
     def access_for(self, user) -> "RoomAccess":
         """What this person may do here; one query."""
         return RoomAccess.for_user(self, user)
+
+    def paused_spans(self) -> list[tuple[date, date | None]]:
+        """The spans [from, until) when the room was stood down (until None: still is)."""
+        spans, begun = [], None
+        for change in self.status_changes.order_by("changed_on", "pk"):
+            if change.status == self.Status.STOOD_DOWN and begun is None:
+                begun = change.changed_on
+            elif change.status != self.Status.STOOD_DOWN and begun is not None:
+                spans.append((begun, change.changed_on))
+                begun = None
+        if begun is not None:
+            spans.append((begun, None))
+        return spans
+
+    def expected_meetings(self, *, until: date) -> list[date]:
+        """The meetings the room was expected to hold, up to ``until``."""
+        if self.meeting_weekday is None:
+            return []
+        first = self.sessions.order_by("held_on").values_list("held_on", flat=True).first()
+        start = min(first or self.created_at.date(), self.created_at.date())
+        return cadence.expected_meetings(
+            weekday=self.meeting_weekday,
+            start=start,
+            end=until,
+            nation=self.host.nation,
+            paused=self.paused_spans(),
+        )
+
+    def stalls(self, today: date | None = None) -> list[cadence.Stall]:
+        """Why the room looks stalled, in words; none for a room not meeting now."""
+        if self.status != self.Status.ACTIVE:
+            return []
+        today = today or timezone.localdate()
+        flags = []
+        expected = self.expected_meetings(until=today - timedelta(days=1))
+        logged = self.sessions.values_list("held_on", flat=True)
+        missed = cadence.missed_in_a_row(expected, logged)
+        if len(missed) >= cadence.MISSED_FOR_A_STALL:
+            flags.append(
+                cadence.Stall(
+                    "no_sessions",
+                    f"No session logged for the last {len(missed)} meetings, since "
+                    f"{format_date(missed[0])}",
+                )
+            )
+        overdue = self.actions.filter(status="open", due_on__lt=today).count()
+        if overdue:
+            flags.append(
+                cadence.Stall(
+                    "overdue_actions", f"{overdue} action{'s' if overdue != 1 else ''} overdue"
+                )
+            )
+        return flags
 
 
 class RoomMembership(models.Model):
@@ -373,3 +431,19 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score} for {self.session}"
+
+
+class MissedMeetingReminder(models.Model):
+    """One reminder per missed meeting: the daily job never sends the same one twice."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="+")
+    meeting_on = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "meeting_on"], name="one_reminder_a_meeting")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder for {self.room}, {self.meeting_on}"

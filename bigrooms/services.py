@@ -5,8 +5,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from bigrooms.models import (
@@ -14,6 +18,7 @@ from bigrooms.models import (
     Attendance,
     BigRoom,
     Evaluation,
+    MissedMeetingReminder,
     RoomMembership,
     Session,
     StageChange,
@@ -281,3 +286,54 @@ def refresh_session_measures(*, room: BigRoom) -> None:
         else:
             values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
         replace_data_points(measure=measure, values=values)
+
+
+def send_missed_session_reminders(*, today: date | None = None) -> int:
+    """Email the coaches of each active room whose last expected meeting, in the past week,
+    has no session logged: once per missed meeting. Returns how many rooms were reminded."""
+    today = today or timezone.localdate()
+    sent = 0
+    rooms = BigRoom.objects.filter(
+        status=BigRoom.Status.ACTIVE, meeting_weekday__isnull=False
+    ).select_related("host")
+    for room in rooms:
+        expected = room.expected_meetings(until=today - timedelta(days=1))
+        if not expected or expected[-1] < today - timedelta(days=7):
+            continue
+        meeting = expected[-1]
+        week = meeting - timedelta(days=meeting.weekday())
+        if room.sessions.filter(held_on__gte=week, held_on__lt=week + timedelta(days=7)).exists():
+            continue
+        with transaction.atomic():
+            reminder, created = MissedMeetingReminder.objects.get_or_create(
+                room=room, meeting_on=meeting
+            )
+            if not created:
+                continue
+            coaches = [
+                m.user
+                for m in room.memberships.filter(role__in=RoomMembership.COACH_ROLES)
+                .select_related("user")
+                .filter(user__is_active=True)
+            ]
+            if coaches:
+                _email_reminder(room=room, meeting=meeting, coaches=coaches)
+                sent += 1
+    return sent
+
+
+def _email_reminder(*, room: BigRoom, meeting: date, coaches) -> None:
+    context = {
+        "room": room,
+        "meeting": meeting,
+        "link": settings.FCA_SITE_URL.rstrip("/") + reverse("session_new", args=[room.pk]),
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Log the big room session of {format_date(meeting)}: {room.name}",
+        body=render_to_string("bigrooms/email/missed_session.txt", context),
+        to=[coach.email for coach in coaches],
+    )
+    message.attach_alternative(
+        render_to_string("bigrooms/email/missed_session.html", context), "text/html"
+    )
+    message.send()

@@ -36,6 +36,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "sessions": sessions,
         "stages": BigRoom.Stage.choices,
         "stage_changes": room.stage_changes.select_related("changed_by"),
+        "stalls": room.stalls(),
     }
     return render(request, "bigrooms/room_detail.html", context)
 

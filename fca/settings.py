@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -212,6 +213,8 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The address people reach the app at, for links in emails sent by the worker.
+FCA_SITE_URL = env_str("FCA_SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "FCA big rooms <no-reply@localhost>")
 
 # Celery. With no broker, tasks run in-process (the embedded default for `make run`).
@@ -237,6 +240,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": STALE_SWEEP_SECONDS,
     },
     "delete-old-uploads": {"task": "measures.tasks.delete_old_uploads", "schedule": 3600},
+    "remind-missed-sessions": {
+        "task": "bigrooms.tasks.remind_missed_sessions",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 REST_FRAMEWORK = {
