@@ -1,7 +1,13 @@
 from django import forms
 
-from bigrooms.models import Action, Attendance, BigRoom
-from bigrooms.services import SESSION_ROLES, NewAction, SessionRecord, parse_scores
+from bigrooms.models import Action, Attendance, BigRoom, RoomMembership
+from bigrooms.services import (
+    SESSION_ROLES,
+    MemberInvite,
+    NewAction,
+    SessionRecord,
+    parse_scores,
+)
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
 from measures.forms import DateField
@@ -191,3 +197,34 @@ class RoomForm(NHSFormMixin, forms.ModelForm):
             "status_reason": "For example: winter pressures, August",
             "ground_rules": "Agreed at the first meeting; shown when a session is logged",
         }
+
+
+class MemberForm(NHSFormMixin, forms.Form):
+    email = forms.EmailField(label="Email address")
+    full_name = forms.CharField(
+        label="Full name", help_text="Needed only for someone new to the app", max_length=200,
+        required=False,
+    )  # fmt: skip
+    role = forms.ChoiceField(
+        label="Their access",
+        choices=[
+            (RoomMembership.Role.MEMBER, "Member: reads the room, works their actions"),
+            (RoomMembership.Role.PARTNER, "Patient or carer partner"),
+            (RoomMembership.Role.CLINICAL_COACH, "Clinical coach"),
+            (RoomMembership.Role.INDEPENDENT_COACH, "Independent coach"),
+            (RoomMembership.Role.VIEWER, "Viewer: reads only"),
+        ],
+        initial=RoomMembership.Role.MEMBER,
+        widget=forms.RadioSelect,
+    )
+    team_role = forms.ChoiceField(
+        label="Their place on the team",
+        choices=[("", "Choose"), *RoomMembership.TeamRole.choices],
+        required=False,
+    )
+    can_contribute_data = forms.BooleanField(
+        label="They may add data to the room's measures", required=False
+    )
+
+    def invite(self) -> MemberInvite:
+        return MemberInvite(**self.cleaned_data)

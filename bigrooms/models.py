@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bigrooms import cadence
@@ -215,6 +215,7 @@ class RoomAccess:
         can_manage: bool,
         can_enter_data: bool,
         can_read_notes: bool = False,
+        can_manage_members: bool = False,
     ):
         self.can_read = can_read
         self.can_manage = can_manage
@@ -222,6 +223,8 @@ class RoomAccess:
         # Session notes and patient stories: the room's members and its organisation's QI
         # leads and viewers; not academy admins, who see the room's metadata only.
         self.can_read_notes = can_read_notes
+        # Coaches, and QI leads of the host organisation, who manage its rooms' teams.
+        self.can_manage_members = can_manage_members
 
     @classmethod
     def for_user(cls, room: BigRoom, user) -> "RoomAccess":
@@ -239,19 +242,31 @@ class RoomAccess:
                 can_manage=coach,
                 can_enter_data=coach or membership.can_contribute_data,
                 can_read_notes=True,
+                can_manage_members=coach or room_qi_lead(room, user),
             )
-        org_reader = OrganisationMembership.objects.filter(
-            Q(role=OrganisationMembership.Role.QI_LEAD)
-            | Q(role=OrganisationMembership.Role.VIEWER),
-            user=user,
-            organisation_id=room.host_id,
-        ).exists()
+        org_role = (
+            OrganisationMembership.objects.filter(user=user, organisation_id=room.host_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        org_reader = org_role in (
+            OrganisationMembership.Role.QI_LEAD,
+            OrganisationMembership.Role.VIEWER,
+        )
         return cls(
             can_read=org_reader or user.is_academy_admin,
             can_manage=False,
             can_enter_data=False,
             can_read_notes=org_reader,
+            can_manage_members=org_role == OrganisationMembership.Role.QI_LEAD,
         )
+
+
+def room_qi_lead(room: BigRoom, user) -> bool:
+    """Whether the person is a QI lead of the organisation hosting the room."""
+    return OrganisationMembership.objects.filter(
+        role=OrganisationMembership.Role.QI_LEAD, user=user, organisation_id=room.host_id
+    ).exists()
 
 
 class StageChange(models.Model):

@@ -337,3 +337,82 @@ def _email_reminder(*, room: BigRoom, meeting: date, coaches) -> None:
         render_to_string("bigrooms/email/missed_session.html", context), "text/html"
     )
     message.send()
+
+
+@dataclass
+class MemberInvite:
+    email: str
+    full_name: str
+    role: str
+    team_role: str = ""
+    can_contribute_data: bool = False
+
+
+def add_member(*, room: BigRoom, invite: MemberInvite, by) -> RoomMembership:
+    """Add someone to the room, from any organisation. A person without an account is
+    invited by email to set a password (the link works for 14 days); someone who has one
+    is told they were added. Adding a member twice is refused, naming them."""
+    from fca.invitations import invitation_token
+    from fca.models import User
+
+    email = invite.email.strip().lower()
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        new = user is None
+        if new:
+            user = User.objects.create_user(email, None, full_name=invite.full_name.strip())
+        if room.memberships.filter(user=user).exists():
+            raise SessionError({"email": f"{user.full_name} is already a member of the room"})
+        membership = RoomMembership.objects.create(
+            room=room,
+            user=user,
+            role=invite.role,
+            team_role=invite.team_role,
+            can_contribute_data=invite.can_contribute_data,
+        )
+        link = (
+            reverse("accept_invitation", args=[invitation_token(user)])
+            if new
+            else reverse("room_detail", args=[room.pk])
+        )
+        context = {
+            "room": room,
+            "person": user,
+            "by": by,
+            "new": new,
+            "link": settings.FCA_SITE_URL.rstrip("/") + link,
+        }
+        transaction.on_commit(lambda: _email_member(context, to=user.email))
+    return membership
+
+
+def _email_member(context: dict, *, to: str) -> None:
+    subject = (
+        f"You are invited to the big room {context['room'].name}"
+        if context["new"]
+        else f"You have been added to the big room {context['room'].name}"
+    )
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("bigrooms/email/member_added.txt", context),
+        to=[to],
+    )
+    message.attach_alternative(
+        render_to_string("bigrooms/email/member_added.html", context), "text/html"
+    )
+    message.send()
+
+
+def remove_member(*, room: BigRoom, membership_id: int) -> RoomMembership | None:
+    """Take someone off the room; None when they had already gone. The last coach stays."""
+    with transaction.atomic():
+        membership = room.memberships.select_related("user").filter(pk=membership_id).first()
+        if membership is None:
+            return None
+        coaches = room.memberships.filter(role__in=RoomMembership.COACH_ROLES)
+        if membership.is_coach and coaches.count() == 1:
+            raise SessionError(
+                {"__all__": "A room needs a coach: add another before removing the last"}
+            )
+        membership.delete()
+    return membership

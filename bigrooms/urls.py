@@ -4,6 +4,12 @@ from bigrooms import views
 
 urlpatterns = [
     path("rooms/<int:room_id>/", views.room_detail, name="room_detail"),
+    path("rooms/<int:room_id>/members/", views.room_members, name="room_members"),
+    path(
+        "rooms/<int:room_id>/members/<int:membership_id>/remove/",
+        views.member_remove,
+        name="member_remove",
+    ),
     path("rooms/<int:room_id>/settings/", views.room_settings, name="room_settings"),
     path("rooms/<int:room_id>/tokens/", views.room_tokens, name="room_tokens"),
     path("rooms/<int:room_id>/sessions/new/", views.session_new, name="session_new"),

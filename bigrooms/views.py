@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms import services
-from bigrooms.forms import RoomForm, SessionForm
+from bigrooms.forms import MemberForm, RoomForm, SessionForm
 from bigrooms.models import Action, BigRoom
 from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
@@ -167,3 +167,40 @@ def room_settings(request: HttpRequest, room_id: int) -> HttpResponse:
             return redirect("room_detail", room_id=room.pk)
     status = 400 if form.errors else 200
     return render(request, "bigrooms/room_form.html", {"room": room, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_members(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The team: add someone from any organisation, or take them off."""
+    room, _ = get_big_room_for_user(request.user, room_id, members=True)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        invite = form.invite()
+        try:
+            membership = services.add_member(room=room, invite=invite, by=request.user)
+        except services.SessionError as error:
+            for name, problem in error.problems.items():
+                form.add_error(name, problem)
+        else:
+            messages.success(
+                request, f"{membership.user.full_name} was added and has been sent an email."
+            )
+            return redirect("room_members", room_id=room.pk)
+    members = room.memberships.select_related("user").order_by("role", "user__full_name")
+    context = {"room": room, "form": form, "members": members}
+    return render(request, "bigrooms/members.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, room_id: int, membership_id: int) -> HttpResponse:
+    room, _ = get_big_room_for_user(request.user, room_id, members=True)
+    try:
+        membership = services.remove_member(room=room, membership_id=membership_id)
+    except services.SessionError as error:
+        messages.error(request, error.problems["__all__"])
+    else:
+        if membership is not None:
+            messages.success(request, f"{membership.user.full_name} is no longer a member.")
+    return redirect("room_members", room_id=room.pk)

@@ -21,13 +21,18 @@ def _check(access: RoomAccess, *, write: bool, data: bool) -> None:
         raise PermissionDenied("Only the room's coaches and data contributors can add data")
 
 
-def get_big_room_for_user(user, pk: int, *, write: bool = False) -> tuple[BigRoom, RoomAccess]:
-    """The room and what the person may do in it; ``write`` needs a coach of the room."""
+def get_big_room_for_user(
+    user, pk: int, *, write: bool = False, members: bool = False
+) -> tuple[BigRoom, RoomAccess]:
+    """The room and what the person may do in it; ``write`` needs a coach of the room,
+    ``members`` a coach or a QI lead of the host organisation."""
     room = BigRoom.objects.select_related("host").filter(pk=pk).first()
     if room is None:
         raise Http404("No such page")
     access = room.access_for(user)
     _check(access, write=write, data=False)
+    if members and not access.can_manage_members:
+        raise PermissionDenied("Only the room's coaches and QI leads can change its team")
     return room, access
 
 

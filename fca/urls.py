@@ -38,6 +38,7 @@ accounts = [
         auth_views.PasswordChangeView.as_view(form_class=NHSPasswordChangeForm),
         name="password_change",
     ),
+    path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("tokens/", views.personal_tokens, name="personal_tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path(

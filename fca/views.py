@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bigrooms.models import BigRoom
 from fca import tokens
 from fca.access import get_token_for_user
-from fca.forms import TokenForm
+from fca.forms import NHSSetPasswordForm, TokenForm
+from fca.invitations import invited_user
 from fca.models import ApiToken
 
 
@@ -69,3 +70,18 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     if token.room_id:
         return redirect("room_tokens", room_id=token.room_id)
     return redirect("personal_tokens")
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Someone invited to a room chooses a password, and is signed in."""
+    person = invited_user(token)
+    if person is None:
+        return render(request, "registration/invitation_expired.html")
+    form = NHSSetPasswordForm(person, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome. Your password is set.")
+        return redirect("home")
+    return render(request, "registration/accept_invitation.html", {"form": form, "person": person})

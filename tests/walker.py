@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from fca.models import User
 from fca.tokens import create_token
 
 ROLES = ("anonymous", "alice", "bob", "dana", "charlie", "quinn", "vera", "ada")
@@ -20,6 +21,7 @@ METHODS = ("GET", "POST")
 ROOM_READERS = {"alice", "bob", "dana", "quinn", "vera", "ada"}
 ROOM_COACHES = {"alice"}
 ROOM_DATA = {"alice", "dana"}
+ROOM_TEAM = {"alice", "quinn"}  # the coach, and the host organisation's QI lead
 
 # What each kind of page answers each role: "ok", 403, 404 (anonymous: sign in, always).
 KINDS = {
@@ -30,6 +32,9 @@ KINDS = {
         "ok" if role in ROOM_COACHES else 403 if role in ROOM_READERS else 404
     ),
     "room_data": lambda role: "ok" if role in ROOM_DATA else 403 if role in ROOM_READERS else 404,
+    "room_members": lambda role: (
+        "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404
+    ),
 }
 
 # Every named URL: the methods it accepts and the kind of access each needs.
@@ -54,6 +59,9 @@ RULES = {
     "point_remove": {"GET": "room_data", "POST": "room_data"},
     "session_new": {"GET": "room_manage", "POST": "room_manage"},
     "room_settings": {"GET": "room_manage", "POST": "room_manage"},
+    "room_members": {"GET": "room_members", "POST": "room_members"},
+    "member_remove": {"POST": "room_members"},
+    "accept_invitation": {"GET": "public", "POST": "public"},
     "session_detail": {"GET": "room_read"},
     "my_actions": {"GET": "signed_in"},
     # The walker's action is dana's: its owner and the room's coach may move it on.
@@ -82,6 +90,10 @@ def ids_for(cast) -> dict:
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
         "phase_id": cast.measure.phases.create(starts_on=date(2026, 1, 5), reason="x").pk,
+        # Someone to take off the room, so nobody in the cast loses their place.
+        "membership_id": cast.room.memberships.create(
+            user=User.objects.create_user("eve@north.nhs.uk", None, full_name="Eve Evans")
+        ).pk,
         "session_id": cast.room.sessions.create(held_on=date(2026, 1, 6)).pk,
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
