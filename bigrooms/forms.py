@@ -228,3 +228,20 @@ class MemberForm(NHSFormMixin, forms.Form):
 
     def invite(self) -> MemberInvite:
         return MemberInvite(**self.cleaned_data)
+
+
+class ScoreForm(NHSFormMixin, forms.Form):
+    score = forms.TypedChoiceField(
+        label="How useful was this meeting?",
+        help_text="0 is not at all, 10 is extremely. Your score is anonymous.",
+        choices=[(str(n), str(n)) for n in range(11)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a score from 0 to 10"},
+    )
+    comment = forms.CharField(
+        label="Anything to add? (optional)",
+        help_text="Do not write anything that could identify a patient.",
+        max_length=300,
+        required=False,
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
@@ -416,3 +417,34 @@ def remove_member(*, room: BigRoom, membership_id: int) -> RoomMembership | None
             )
         membership.delete()
     return membership
+
+
+SCORING_DAYS = 7
+_SCORE_SALT = "fca.session-score"
+
+
+def scoring_ticket(session: Session) -> str:
+    """The signed part of a session's scoring link: anyone with it may score the meeting,
+    anonymously, for a week."""
+    return signing.dumps({"s": session.pk}, salt=_SCORE_SALT, compress=True)
+
+
+def session_for_ticket(ticket: str) -> Session | None:
+    """The session a still-valid scoring link is for, or None (expired or forged)."""
+    try:
+        data = signing.loads(ticket, salt=_SCORE_SALT, max_age=SCORING_DAYS * 24 * 3600)
+    except signing.BadSignature:
+        return None
+    return Session.objects.select_related("room").filter(pk=data.get("s")).first()
+
+
+def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
+    """One anonymous score, 0 to 10; the room's evaluation measure follows."""
+    if not 0 <= score <= 10:
+        raise ValueError(f"{score} is not a score from 0 to 10")
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            session=session, score=score, comment=comment.strip()
+        )
+        refresh_session_measures(room=session.room)
+    return evaluation

@@ -5,18 +5,20 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Avg, Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms import services
-from bigrooms.forms import MemberForm, RoomForm, SessionForm
+from bigrooms.forms import MemberForm, RoomForm, ScoreForm, SessionForm
 from bigrooms.models import Action, BigRoom
 from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
 from fca.dates import format_date
 from fca.forms import IntegrationTokenForm
 from fca.models import ApiToken
+from fca.qr import qr_svg
 
 
 @login_required
@@ -99,7 +101,12 @@ def _field_for(problem_key: str) -> str:
 @require_GET
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session, access = get_session_for_user(request.user, session_id)
+    scoring_link = request.build_absolute_uri(
+        reverse("score_session", args=[services.scoring_ticket(session)])
+    )
     context = {
+        "scoring_link": scoring_link,
+        "scoring_qr": qr_svg(scoring_link) if access.can_manage else "",
         "session": session,
         "room": session.room,
         "access": access,
@@ -204,3 +211,19 @@ def member_remove(request: HttpRequest, room_id: int, membership_id: int) -> Htt
         if membership is not None:
             messages.success(request, f"{membership.user.full_name} is no longer a member.")
     return redirect("room_members", room_id=room.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def score_session(request: HttpRequest, ticket: str) -> HttpResponse:
+    """Score a meeting from a phone, from the link or QR code shown in the room; no sign-in.
+    A shared tablet takes one score after another."""
+    session = services.session_for_ticket(ticket)
+    if session is None:
+        return render(request, "bigrooms/score_expired.html")
+    form = ScoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.add_score(session=session, **form.cleaned_data)
+        return redirect(f"{request.path}?thanks=1")
+    context = {"session": session, "room": session.room, "form": form,
+               "thanks": request.GET.get("thanks") == "1"}  # fmt: skip
+    return render(request, "bigrooms/score.html", context, status=400 if form.errors else 200)

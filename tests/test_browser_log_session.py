@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, AccessiblePage
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,21 @@ def test_a_coach_logs_a_session_on_a_phone(web, cast, transactional_db):
     assert page.get_by_role("heading", name="Session of 6 Jan 2026").is_visible()
     assert "2 members" in page.get_by_test_id("attendance").inner_text()
     assert "mean 7.6" in page.get_by_test_id("evaluation").inner_text()
+
+    # An attendee scores on their own phone from the link: no sign-in.
+    page.get_by_text("Show the scoring link and QR code").click()
+    assert page.locator("svg.app-qr").is_visible()
+    link = page.get_by_test_id("scoring").get_by_role("link").get_attribute("href")
+    phone = page.context.browser.new_context(viewport={"width": 390, "height": 844})
+    attendee = AccessiblePage(phone.new_page(), web.base_url)
+    attendee.page.goto(link)
+    attendee.check()
+    attendee.page.get_by_label("9").check()
+    attendee.page.get_by_role("button", name="Send my score").click()
+    attendee.check()
+    assert attendee.page.get_by_test_id("score-thanks").is_visible()
+    attendee.assert_every_page_checked()
+    phone.close()
 
     page.get_by_role("button", name="Sign out").click()
     web.check()

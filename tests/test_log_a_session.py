@@ -4,6 +4,7 @@ notes, new actions and the evaluation round."""
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -228,3 +229,31 @@ def test_attendance_and_evaluation_become_measures_of_the_room(coach, cast):
         reverse("add_point", args=[attendance.pk]), {"day": "20/01/2026", "value": "5"}
     )
     assert "worked out from the room" in refused.content.decode()
+
+
+def test_attendees_score_from_a_signed_link_for_a_week(client, cast, monkeypatch):
+    import time
+
+    from bigrooms.services import scoring_ticket
+    from measures.models import Measure
+
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6))
+    client.force_login(cast.alice)
+    detail = client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    assert 'class="app-qr"' in detail
+    url = reverse("score_session", args=[scoring_ticket(session)])
+    assert url in detail
+
+    phone = Client()  # no sign-in needed
+    assert "Score the meeting" in phone.get(url).content.decode()
+    bad = phone.post(url, {"score": "11"})
+    assert bad.status_code == 400
+    assert phone.post(url, {"score": "8", "comment": "Useful"}).status_code == 302
+    assert phone.post(url, {"score": "6"}).status_code == 302  # the next person on a tablet
+    assert sorted(session.evaluations.values_list("score", flat=True)) == [6, 8]
+    evaluation = Measure.objects.get(room=cast.room, source="session_evaluation")
+    assert list(evaluation.points.values_list("value", flat=True)) == [7.0]
+
+    later = time.time() + 8 * 24 * 3600
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    assert "This scoring link has expired" in phone.get(url).content.decode()

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from bigrooms.services import scoring_ticket
 from fca.models import User
 from fca.tokens import create_token
 
@@ -62,6 +63,7 @@ RULES = {
     "room_members": {"GET": "room_members", "POST": "room_members"},
     "member_remove": {"POST": "room_members"},
     "accept_invitation": {"GET": "public", "POST": "public"},
+    "score_session": {"GET": "public", "POST": "public"},
     "session_detail": {"GET": "room_read"},
     "my_actions": {"GET": "signed_in"},
     # The walker's action is dana's: its owner and the room's coach may move it on.
@@ -85,6 +87,7 @@ RULES = {
 def ids_for(cast) -> dict:
     """A real object's id for every URL parameter, all in the cast's North room."""
     point = cast.measure.points.create(period=date(2026, 1, 5), value=30.0)
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6))
     return {
         "room_id": cast.room.pk,
         "measure_id": cast.measure.pk,
@@ -94,7 +97,8 @@ def ids_for(cast) -> dict:
         "membership_id": cast.room.memberships.create(
             user=User.objects.create_user("eve@north.nhs.uk", None, full_name="Eve Evans")
         ).pk,
-        "session_id": cast.room.sessions.create(held_on=date(2026, 1, 6)).pk,
+        "session_id": session.pk,
+        "ticket": scoring_ticket(session),
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
             0
