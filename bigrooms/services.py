@@ -448,3 +448,33 @@ def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
         )
         refresh_session_measures(room=session.room)
     return evaluation
+
+
+def finish_session(*, session: Session, by) -> int:
+    """Mark a session finished and email each member a link to its summary: a link, never
+    the content, since notes can carry what should not travel by email. Returns how many
+    were sent; finishing twice sends nothing more."""
+    if session.finished_at is not None:
+        return 0
+    with transaction.atomic():
+        session.finished_at = timezone.now()
+        session.save(update_fields=["finished_at"])
+        recipients = list(
+            session.room.memberships.exclude(role=RoomMembership.Role.VIEWER)
+            .filter(user__is_active=True)
+            .values_list("user__email", flat=True)
+        )
+        link = settings.FCA_SITE_URL.rstrip("/") + reverse("session_detail", args=[session.pk])
+        context = {"session": session, "room": session.room, "link": link, "by": by}
+        transaction.on_commit(lambda: _email_summary_link(context, recipients))
+    return len(recipients)
+
+
+def _email_summary_link(context: dict, recipients: list[str]) -> None:
+    subject = f"{context['room'].name}: the summary of {format_date(context['session'].held_on)}"
+    body = render_to_string("bigrooms/email/session_summary.txt", context)
+    html = render_to_string("bigrooms/email/session_summary.html", context)
+    for address in recipients:  # one each: members need not see each other's addresses
+        message = EmailMultiAlternatives(subject=subject, body=body, to=[address])
+        message.attach_alternative(html, "text/html")
+        message.send()

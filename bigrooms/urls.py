@@ -14,6 +14,7 @@ urlpatterns = [
     path("rooms/<int:room_id>/tokens/", views.room_tokens, name="room_tokens"),
     path("rooms/<int:room_id>/sessions/new/", views.session_new, name="session_new"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:session_id>/finish/", views.session_finish, name="session_finish"),
     path("score/<str:ticket>/", views.score_session, name="score_session"),
     path("actions/", views.my_actions, name="my_actions"),
     path("actions/<int:action_id>/status/", views.action_status, name="action_status"),

@@ -2,6 +2,7 @@ from copy import copy
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -227,3 +228,17 @@ def score_session(request: HttpRequest, ticket: str) -> HttpResponse:
     context = {"session": session, "room": session.room, "form": form,
                "thanks": request.GET.get("thanks") == "1"}  # fmt: skip
     return render(request, "bigrooms/score.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def session_finish(request: HttpRequest, session_id: int) -> HttpResponse:
+    session, access = get_session_for_user(request.user, session_id)
+    if not access.can_manage:
+        raise PermissionDenied("Only the room's coaches can finish a session")
+    sent = services.finish_session(session=session, by=request.user)
+    if sent:
+        messages.success(
+            request, f"Session finished. {sent} members were emailed a link to this summary."
+        )
+    return redirect("session_detail", session_id=session.pk)

@@ -257,3 +257,23 @@ def test_attendees_score_from_a_signed_link_for_a_week(client, cast, monkeypatch
     later = time.time() + 8 * 24 * 3600
     monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     assert "This scoring link has expired" in phone.get(url).content.decode()
+
+
+def test_finishing_emails_members_a_link_never_the_notes(
+    coach, cast, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6), notes="Bed 4 waited")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coach.post(reverse("session_finish", args=[session.pk]), follow=True)
+    assert "3 members were emailed a link to this summary" in response.content.decode()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [cast.alice.email, cast.bob.email, cast.dana.email]
+    )
+    for message in mail.outbox:
+        assert f"/sessions/{session.pk}/" in message.body
+        assert "Bed 4" not in message.body and "Bed 4" not in message.alternatives[0][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        coach.post(reverse("session_finish", args=[session.pk]))
+    assert len(mail.outbox) == 3  # finishing twice sends nothing more
