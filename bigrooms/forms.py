@@ -42,6 +42,12 @@ class SessionForm(NHSFormMixin, forms.Form):
         label="I have checked: nothing here identifies a patient",
         required=False,
     )
+    parking_new = forms.CharField(
+        label="Add to the parking lot",
+        help_text="Things to come back to: one per line",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
     scores = forms.CharField(
         label="Meeting evaluation scores",
         help_text="Type the round as you heard it, 0 to 10 each, for example: 7 8 9 6 8. "
@@ -49,10 +55,18 @@ class SessionForm(NHSFormMixin, forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, members, open_actions, **kwargs):
+    def __init__(self, *args, members, open_actions, parking=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.members = members
         self.open_actions = open_actions
+        self.fields["parking_closed"] = forms.TypedMultipleChoiceField(
+            label="Close parking lot items",
+            help_text="Taken onto an agenda, or no longer needed",
+            choices=[(str(item.pk), item.text) for item in parking],
+            coerce=int,
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+        )
         people = [(str(m.user_id), m.user.full_name) for m in members]
         for membership in members:
             self.fields[f"attended_{membership.user_id}"] = forms.ChoiceField(
@@ -164,6 +178,10 @@ class SessionForm(NHSFormMixin, forms.Form):
             },
             new_actions=new_actions,
             scores=data.get("scores") or [],
+            parking_new=[
+                line.strip() for line in data.get("parking_new", "").splitlines() if line.strip()
+            ],
+            parking_closed=data.get("parking_closed") or [],
         )
 
 

@@ -20,6 +20,7 @@ from bigrooms.models import (
     BigRoom,
     Evaluation,
     MissedMeetingReminder,
+    ParkingItem,
     RoomMembership,
     Session,
     StageChange,
@@ -116,6 +117,8 @@ class SessionRecord:
     action_updates: dict[int, str] = field(default_factory=dict)  # action id → status
     new_actions: Sequence[NewAction] = ()
     scores: Sequence[int] = ()
+    parking_new: Sequence[str] = ()  # items raised, one each
+    parking_closed: Sequence[int] = ()  # ids of items taken onto an agenda or closed
 
 
 def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
@@ -143,6 +146,7 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
         or record.patient_story.strip()
         or record.new_actions
         or record.scores
+        or record.parking_new
     ):
         problems["__all__"] = "The session is empty: tick who came, or add notes, actions or scores"
     for number, action in enumerate(record.new_actions, start=1):
@@ -200,6 +204,13 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
                 chaser_id=action.chaser_id if action.chaser_id in members else None,
             )
             for action in record.new_actions
+        )
+        room.parking_lot.filter(pk__in=record.parking_closed, closed_on__isnull=True).update(
+            closed_on=record.held_on
+        )
+        ParkingItem.objects.bulk_create(
+            ParkingItem(room=room, raised_in=session, text=text[:300])
+            for text in record.parking_new
         )
         refresh_session_measures(room=room)
     return session

@@ -40,6 +40,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "stages": BigRoom.Stage.choices,
         "stage_changes": room.stage_changes.select_related("changed_by"),
         "stalls": room.stalls(),
+        "parking": room.parking_lot.filter(closed_on__isnull=True),
     }
     return render(request, "bigrooms/room_detail.html", context)
 
@@ -71,8 +72,13 @@ def session_new(request: HttpRequest, room_id: int) -> HttpResponse:
     suggested = services.suggest_roles(room)
     initial = {"held_on": format_date(services.next_meeting_day(room))}
     initial.update({f"role_{role}": user_id for role, user_id in suggested.items()})
+    parking = list(room.parking_lot.filter(closed_on__isnull=True))
     form = SessionForm(
-        request.POST or None, members=members, open_actions=open_actions, initial=initial
+        request.POST or None,
+        members=members,
+        open_actions=open_actions,
+        parking=parking,
+        initial=initial,
     )
     existing = None
     if request.method == "POST" and form.is_valid():

@@ -277,3 +277,24 @@ def test_finishing_emails_members_a_link_never_the_notes(
     with django_capture_on_commit_callbacks(execute=True):
         coach.post(reverse("session_finish", args=[session.pk]))
     assert len(mail.outbox) == 3  # finishing twice sends nothing more
+
+
+def test_the_parking_lot_keeps_items_until_they_are_closed(coach, cast):
+    url = reverse("session_new", args=[cast.room.pk])
+    coach.post(url, _form(cast, parking_new="Discharge lounge hours\nWeekend physio"))
+    assert list(cast.room.parking_lot.values_list("text", flat=True)) == [
+        "Discharge lounge hours",
+        "Weekend physio",
+    ]
+    room_page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+    assert "Weekend physio" in room_page
+    first = cast.room.parking_lot.get(text="Discharge lounge hours")
+    coach.post(
+        url,
+        _form(cast, held_on="13/01/2026", new_1_what="", new_2_what="",
+              parking_closed=[str(first.pk)]),
+    )  # fmt: skip
+    first.refresh_from_db()
+    assert first.closed_on == date(2026, 1, 13)
+    room_page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+    assert "Discharge lounge hours" not in room_page and "Weekend physio" in room_page
