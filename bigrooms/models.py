@@ -216,6 +216,7 @@ class RoomAccess:
         can_enter_data: bool,
         can_read_notes: bool = False,
         can_manage_members: bool = False,
+        is_partner: bool = False,
     ):
         self.can_read = can_read
         self.can_manage = can_manage
@@ -225,6 +226,8 @@ class RoomAccess:
         self.can_read_notes = can_read_notes
         # Coaches, and QI leads of the host organisation, who manage its rooms' teams.
         self.can_manage_members = can_manage_members
+        # A patient or carer partner: pages open their plain-English explanations.
+        self.is_partner = is_partner
 
     @classmethod
     def for_user(cls, room: BigRoom, user) -> "RoomAccess":
@@ -243,6 +246,7 @@ class RoomAccess:
                 can_enter_data=coach or membership.can_contribute_data,
                 can_read_notes=True,
                 can_manage_members=coach or room_qi_lead(room, user),
+                is_partner=membership.role == RoomMembership.Role.PARTNER,
             )
         org_role = (
             OrganisationMembership.objects.filter(user=user, organisation_id=room.host_id)

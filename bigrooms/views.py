@@ -41,6 +41,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "stage_changes": room.stage_changes.select_related("changed_by"),
         "stalls": room.stalls(),
         "parking": room.parking_lot.filter(closed_on__isnull=True),
+        "is_partner": access.is_partner,
     }
     return render(request, "bigrooms/room_detail.html", context)
 

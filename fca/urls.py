@@ -51,6 +51,7 @@ accounts = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("glossary/", views.glossary, name="glossary"),
     path("account/", include(accounts)),
     path("", include("bigrooms.urls")),
     path("", include("measures.urls")),

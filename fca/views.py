@@ -12,6 +12,7 @@ from bigrooms.models import BigRoom
 from fca import tokens
 from fca.access import get_token_for_user
 from fca.forms import NHSSetPasswordForm, TokenForm
+from fca.glossary import TERMS
 from fca.invitations import invited_user
 from fca.models import ApiToken
 
@@ -85,3 +86,9 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, "Welcome. Your password is set.")
         return redirect("home")
     return render(request, "registration/accept_invitation.html", {"form": form, "person": person})
+
+
+@login_required
+@require_GET
+def glossary(request: HttpRequest) -> HttpResponse:
+    return render(request, "fca/glossary.html", {"terms": TERMS})

@@ -68,6 +68,7 @@ def _render_measure(request, measure, access, status=200, **forms):
     context = {
         **_chart_context(measure, access),
         "room": measure.room,
+        "is_partner": access.is_partner,
         "phases": measure.phases.all(),
         "point_form": forms.get("point_form") or DataPointForm(measure=measure),
         "paste_form": forms.get("paste_form") or PasteForm(measure=measure),

@@ -48,6 +48,7 @@ RULES = {
     "password_reset_complete": {"GET": "public"},
     "health": {"GET": "public"},
     "home": {"GET": "signed_in"},
+    "glossary": {"GET": "signed_in"},
     "password_change": {"GET": "signed_in", "POST": "signed_in"},
     "password_change_done": {"GET": "signed_in"},
     "room_detail": {"GET": "room_read"},
