@@ -104,7 +104,7 @@ def load_demo() -> None:
                 room=room, user=people["member"], defaults={"role": RoomMembership.Role.MEMBER}
             )
             _load_measures(room, trust["ods_code"])
-            _load_sessions(room, people)
+            _load_sessions(room, people, year=trust["ods_code"] == "RF4")
 
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
@@ -158,34 +158,59 @@ def _load_measures(room: BigRoom, ods_code: str) -> None:
     )
 
 
-def _load_sessions(room: BigRoom, people: dict) -> None:
-    """A few weeks of sessions, so the room shows its rhythm (a full year comes later)."""
-    from bigrooms.services import NewAction, SessionRecord, record_session
+def _load_sessions(room: BigRoom, people: dict, *, year: bool) -> None:
+    """Weekly Tuesday sessions with attendance, roles, actions and evaluations. With
+    ``year``: a year of them, stood down for August, and the last three meetings missed,
+    so the room shows a stall; otherwise the last three weeks."""
+    from bigrooms.models import Action, Attendance, Evaluation, Session, StatusChange
+    from bigrooms.services import refresh_session_measures
 
     if room.sessions.exists():
         return
+    today = timezone.localdate()
+    last_tuesday = today - timedelta(days=(today.weekday() - 1) % 7)
     room.meeting_weekday, room.status, room.stage = 1, "active", "testing"
     room.ground_rules = "Start and finish on time. Every voice counts. Data, not anecdote."
     room.save(update_fields=["meeting_weekday", "status", "stage", "ground_rules"])
     coach, member = people["coach"], people["member"]
-    last_tuesday = timezone.localdate() - timedelta(days=(timezone.localdate().weekday() - 1) % 7)
-    for weeks_ago, scores in ((2, [7, 8, 8, 6]), (1, [8, 8, 9, 7, 8]), (0, [9, 8, 8, 9])):
-        record_session(
+    if year:
+        weeks = [last_tuesday - timedelta(weeks=n) for n in range(52, 2, -1)]
+        august = [d for d in weeks if d.month == 8]
+        if august:
+            start = august[0].replace(day=1)
+            StatusChange.objects.create(
+                room=room, status="stood_down", reason="August", changed_on=start
+            )
+            StatusChange.objects.create(
+                room=room, status="active", changed_on=start.replace(month=9)
+            )
+        weeks = [d for d in weeks if d.month != 8]
+    else:
+        weeks = [last_tuesday - timedelta(weeks=n) for n in (2, 1, 0)]
+    for n, held_on in enumerate(weeks):
+        session = Session.objects.create(
             room=room,
-            record=SessionRecord(
-                held_on=last_tuesday - timedelta(weeks=weeks_ago),
-                attendance={coach.pk: "in_room", member.pk: "online"},
-                guests=2,
-                roles={"chair": member.pk, "timekeeper": coach.pk},
-                notes="Reviewed the 4-hour chart and the ambulance handover PDSA.",
-                new_actions=[
-                    NewAction(
-                        what=f"Share the week's breach reasons (week {3 - weeks_ago})",
-                        owner_id=member.pk,
-                        due_on=last_tuesday - timedelta(weeks=weeks_ago - 1),
-                    )
-                ],
-                scores=scores,
-            ),
-            by=coach,
+            held_on=held_on,
+            guests=n % 3,
+            chair=(member, coach)[n % 2],
+            timekeeper=(coach, member)[n % 2],
+            notes="Reviewed the 4-hour chart and the ambulance handover PDSA.",
+            created_by=coach,
+            finished_at=timezone.now(),
         )
+        Attendance.objects.create(session=session, user=coach, mode="in_room")
+        if n % 4:
+            Attendance.objects.create(session=session, user=member, mode="online")
+        Evaluation.objects.bulk_create(
+            Evaluation(session=session, score=score)
+            for score in (7 + (n + k) % 3 for k in range(3 + n % 3))
+        )
+        Action.objects.create(
+            room=room,
+            raised_in=session,
+            what=f"Share the week's breach reasons ({held_on:%d %b})",
+            owner=member,
+            due_on=held_on + timedelta(weeks=1),
+            status="done" if held_on < weeks[-1] - timedelta(weeks=3) else "open",
+        )
+    refresh_session_measures(room=room)
