@@ -55,10 +55,21 @@ class SessionForm(NHSFormMixin, forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, members, open_actions, parking=(), **kwargs):
+    def __init__(self, *args, members, open_actions, parking=(), agenda=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.members = members
         self.open_actions = open_actions
+        self.agenda = list(agenda)
+        for n, title in enumerate(self.agenda, start=1):
+            self.fields[f"agenda_{n}_notes"] = forms.CharField(
+                label=f"Notes: {title}",
+                widget=forms.Textarea(attrs={"rows": 2}),
+                required=False,
+            )
+            self.fields[f"agenda_{n}_minutes"] = forms.IntegerField(
+                label="Minutes spent", min_value=0, max_value=240, required=False,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )  # fmt: skip
         self.fields["parking_closed"] = forms.TypedMultipleChoiceField(
             label="Close parking lot items",
             help_text="Taken onto an agenda, or no longer needed",
@@ -108,6 +119,12 @@ class SessionForm(NHSFormMixin, forms.Form):
                 empty_value=None, required=False,
             )  # fmt: skip
 
+    def agenda_rows(self):
+        return [
+            (title, self[f"agenda_{n}_notes"], self[f"agenda_{n}_minutes"])
+            for n, title in enumerate(self.agenda, start=1)
+        ]
+
     def attendance_fields(self):
         return [self[f"attended_{m.user_id}"] for m in self.members]
 
@@ -128,7 +145,8 @@ class SessionForm(NHSFormMixin, forms.Form):
         check and confirm, since a ward number or a meeting date can look alike."""
         data = super().clean()
         if not data.get("no_identifiers"):
-            for name in ("patient_story", "notes"):
+            agenda_notes = [f"agenda_{n}_notes" for n in range(1, len(self.agenda) + 1)]
+            for name in ("patient_story", "notes", *agenda_notes):
                 for warning in text_warnings(data.get(name) or ""):
                     self.add_error(
                         name,
@@ -182,6 +200,10 @@ class SessionForm(NHSFormMixin, forms.Form):
                 line.strip() for line in data.get("parking_new", "").splitlines() if line.strip()
             ],
             parking_closed=data.get("parking_closed") or [],
+            agenda=[
+                (title, data.get(f"agenda_{n}_minutes"), data.get(f"agenda_{n}_notes", ""))
+                for n, title in enumerate(self.agenda, start=1)
+            ],
         )
 
 

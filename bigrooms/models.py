@@ -99,6 +99,11 @@ class BigRoom(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def agenda(self) -> list[str]:
+        """The room's agenda template, or FCA's usual one."""
+        return self.agenda_template or DEFAULT_AGENDA
+
     def access_for(self, user) -> "RoomAccess":
         """What this person may do here; one query."""
         return RoomAccess.for_user(self, user)
@@ -348,6 +353,22 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room}, {self.held_on}"
+
+
+class AgendaItem(models.Model):
+    """One item of a session's agenda, from the room's template, with its notes."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="agenda")
+    order = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=100)
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Attendance(models.Model):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bigrooms.models import (
     Action,
+    AgendaItem,
     Attendance,
     BigRoom,
     Evaluation,
@@ -117,6 +118,8 @@ class SessionRecord:
     action_updates: dict[int, str] = field(default_factory=dict)  # action id → status
     new_actions: Sequence[NewAction] = ()
     scores: Sequence[int] = ()
+    # The agenda, item by item: (title, minutes spent, notes).
+    agenda: Sequence[tuple[str, int | None, str]] = ()
     parking_new: Sequence[str] = ()  # items raised, one each
     parking_closed: Sequence[int] = ()  # ids of items taken onto an agenda or closed
 
@@ -147,6 +150,7 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
         or record.new_actions
         or record.scores
         or record.parking_new
+        or any(notes.strip() for _title, _minutes, notes in record.agenda)
     ):
         problems["__all__"] = "The session is empty: tick who came, or add notes, actions or scores"
     for number, action in enumerate(record.new_actions, start=1):
@@ -190,6 +194,10 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
         )
         Evaluation.objects.bulk_create(
             Evaluation(session=session, score=score) for score in record.scores
+        )
+        AgendaItem.objects.bulk_create(
+            AgendaItem(session=session, order=n, title=title, minutes=minutes, notes=notes.strip())
+            for n, (title, minutes, notes) in enumerate(record.agenda, start=1)
         )
         for action_id, status in record.action_updates.items():
             room.actions.filter(pk=action_id, status=Action.Status.OPEN).update(status=status)

@@ -79,6 +79,7 @@ def session_new(request: HttpRequest, room_id: int) -> HttpResponse:
         members=members,
         open_actions=open_actions,
         parking=parking,
+        agenda=room.agenda,
         initial=initial,
     )
     existing = None
@@ -119,6 +120,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "room": session.room,
         "access": access,
         "attendances": session.attendances.select_related("user").order_by("user__full_name"),
+        "agenda": session.agenda.all(),
         "actions": session.actions_raised.select_related("owner", "chaser"),
         "scores": list(session.evaluations.values_list("score", flat=True)),
         "roles": [

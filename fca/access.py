@@ -98,7 +98,13 @@ def get_token_for_user(user, pk: int) -> ApiToken:
 
 def get_session_for_user(user, pk: int):
     """A weekly session and the person's access to its room (404 for outsiders)."""
-    session = Session.objects.select_related("room__host").filter(pk=pk).first()
+    session = (
+        Session.objects.select_related(
+            "room__host", "chair", "timekeeper", "note_keeper", "facilitator"
+        )
+        .filter(pk=pk)
+        .first()
+    )
     if session is None:
         raise Http404("No such page")
     access = session.room.access_for(user)

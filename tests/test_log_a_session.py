@@ -298,3 +298,31 @@ def test_the_parking_lot_keeps_items_until_they_are_closed(coach, cast):
     assert first.closed_on == date(2026, 1, 13)
     room_page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
     assert "Discharge lounge hours" not in room_page and "Weekend physio" in room_page
+
+
+def test_each_agenda_item_keeps_its_notes_and_minutes(coach, cast):
+    response = coach.post(
+        reverse("session_new", args=[cast.room.pk]),
+        _form(cast, agenda_4_notes="Early slot: start on Monday", agenda_4_minutes="20"),
+    )
+    session = Session.objects.get()
+    items = list(session.agenda.values_list("order", "title", "minutes", "notes"))
+    assert len(items) == 7
+    assert items[3] == (4, "Main item", 20, "Early slot: start on Monday")
+    page = coach.get(response["Location"]).content.decode()
+    assert "Main item</strong> (20 min)" in page
+
+
+def test_the_session_page_takes_the_same_queries_however_full(coach, cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(session):
+        with CaptureQueriesContext(connection) as captured:
+            coach.get(reverse("session_detail", args=[session.pk]))
+        return len(captured)
+
+    small = cast.room.sessions.create(held_on=date(2026, 1, 6))
+    coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, held_on="13/01/2026"))
+    full = Session.objects.get(held_on=date(2026, 1, 13))
+    assert queries(small) == queries(full)
