@@ -1,6 +1,13 @@
 from django import forms
 
-from bigrooms.models import Action, Attendance, BigRoom, RoomMembership
+from bigrooms.models import (
+    Action,
+    Attendance,
+    BigRoom,
+    FiveVs,
+    RoomMembership,
+    Stakeholder,
+)
 from bigrooms.services import (
     SESSION_ROLES,
     MemberInvite,
@@ -285,3 +292,34 @@ class ScoreForm(NHSFormMixin, forms.Form):
         max_length=300,
         required=False,
     )
+
+
+class FiveVsForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = FiveVs
+        fields = list(FiveVs.FIELDS)
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in FiveVs.FIELDS}
+        help_texts = {
+            "value": "Why this pathway matters, and to whom",
+            "involve": "Who needs to be in the room, from every part of the pathway",
+            "visualisation": "How the pathway is seen: process maps, data, walks",
+            "evidence": "What the data and the literature say",
+            "vision": "What good would look like for patients",
+        }
+
+
+class PhotoForm(NHSFormMixin, forms.Form):
+    image = forms.FileField(
+        label="Photo",
+        help_text="A JPEG or PNG of a flipchart or a post-it process map, up to 10 MB. Check "
+        "first: no patient names or other identifiers in the picture.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+    caption = forms.CharField(label="What it shows", max_length=200)
+
+
+class StakeholderForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = Stakeholder
+        fields = ["name", "organisation", "role", "involvement"]
+        labels = {"involvement": "How they are involved"}

@@ -487,3 +487,66 @@ class MissedMeetingReminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder for {self.room}, {self.meeting_on}"
+
+
+class FiveVs(models.Model):
+    """The 5Vs assessment of building the big room. Every save is a new version, so the
+    earlier ones stay readable with their date and author."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="five_vs")
+    value = models.TextField("Value", blank=True)
+    involve = models.TextField("inVolve", blank=True)
+    visualisation = models.TextField("Visualisation", blank=True)
+    evidence = models.TextField("eVidence", blank=True)
+    vision = models.TextField("Vision", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    FIELDS = ("value", "involve", "visualisation", "evidence", "vision")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"5Vs of {self.room}, {self.created_at:%d %b %Y}"
+
+
+def _photo_path(photo: "RoomPhoto", filename: str) -> str:
+    return f"rooms/{photo.room_id}/photos/{filename}"
+
+
+class RoomPhoto(models.Model):
+    """A photo of a flipchart or a post-it process map. Served only to people who may see
+    the room, never from a public address."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=_photo_path)
+    caption = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.caption
+
+
+class Stakeholder(models.Model):
+    """Someone with a stake in the pathway, found in the pre-phase: who, and how involved."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="stakeholders")
+    name = models.CharField(max_length=200)
+    organisation = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=200, blank=True)
+    involvement = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

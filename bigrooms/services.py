@@ -13,6 +13,7 @@ from django.db.models import Count, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from bigrooms.models import (
     Action,
@@ -20,11 +21,14 @@ from bigrooms.models import (
     Attendance,
     BigRoom,
     Evaluation,
+    FiveVs,
     MissedMeetingReminder,
     ParkingItem,
     RoomMembership,
+    RoomPhoto,
     Session,
     StageChange,
+    Stakeholder,
     StatusChange,
 )
 from fca.dates import format_date
@@ -497,3 +501,30 @@ def _email_summary_link(context: dict, recipients: list[str]) -> None:
         message = EmailMultiAlternatives(subject=subject, body=body, to=[address])
         message.attach_alternative(html, "text/html")
         message.send()
+
+
+def save_five_vs(*, room: BigRoom, by, **texts: str) -> FiveVs | None:
+    """A new version of the room's 5Vs, if anything changed; None when nothing did."""
+    latest = room.five_vs.first()
+    cleaned = {name: (texts.get(name) or "").strip() for name in FiveVs.FIELDS}
+    if latest is not None and all(getattr(latest, n) == v for n, v in cleaned.items()):
+        return None
+    return FiveVs.objects.create(room=room, created_by=by, **cleaned)
+
+
+def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
+    """A photo of a flipchart or process map: a real image, within the size limit."""
+    if image.size > settings.FCA_MAX_PHOTO_BYTES:
+        limit = settings.FCA_MAX_PHOTO_BYTES // (1024 * 1024)
+        raise SessionError({"image": f"The photo is larger than {limit} MB: upload a smaller one"})
+    try:
+        with Image.open(image) as picture:
+            picture.verify()
+    except Exception:
+        raise SessionError({"image": "The file is not a photo: upload a JPEG or PNG"}) from None
+    image.seek(0)
+    return RoomPhoto.objects.create(room=room, image=image, caption=caption.strip(), uploaded_by=by)
+
+
+def add_stakeholder(*, room: BigRoom, **fields: str) -> Stakeholder:
+    return Stakeholder.objects.create(room=room, **{k: v.strip() for k, v in fields.items()})

@@ -4,15 +4,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, F, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms import services
-from bigrooms.forms import MemberForm, RoomForm, ScoreForm, SessionForm
+from bigrooms.forms import (
+    FiveVsForm,
+    MemberForm,
+    PhotoForm,
+    RoomForm,
+    ScoreForm,
+    SessionForm,
+    StakeholderForm,
+)
 from bigrooms.models import Action, BigRoom
 from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
@@ -251,3 +259,59 @@ def session_finish(request: HttpRequest, session_id: int) -> HttpResponse:
             request, f"Session finished. {sent} members were emailed a link to this summary."
         )
     return redirect("session_detail", session_id=session.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_build(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Building the big room: the 5Vs (each save a version), photos, stakeholders."""
+    room, access = get_big_room_for_user(request.user, room_id, write=request.method == "POST")
+    if not access.can_read_notes:
+        raise PermissionDenied("The room's own working is for its members and QI leads")
+    latest = room.five_vs.first()
+    five_vs = FiveVsForm(instance=copy(latest) if latest else None)
+    photo, stakeholder = PhotoForm(), StakeholderForm()
+    if request.method == "POST":
+        action = request.POST.get("form")
+        if action == "five_vs":
+            five_vs = FiveVsForm(request.POST)
+            if five_vs.is_valid():
+                saved = services.save_five_vs(room=room, by=request.user, **five_vs.cleaned_data)
+                messages.success(request, "5Vs saved as a new version." if saved else "No change.")
+                return redirect("room_build", room_id=room.pk)
+        elif action == "photo":
+            photo = PhotoForm(request.POST, request.FILES)
+            if photo.is_valid():
+                try:
+                    services.add_photo(room=room, by=request.user, **photo.cleaned_data)
+                except services.SessionError as error:
+                    photo.add_error("image", error.problems["image"])
+                else:
+                    messages.success(request, "Photo added.")
+                    return redirect("room_build", room_id=room.pk)
+        elif action == "stakeholder":
+            stakeholder = StakeholderForm(request.POST)
+            if stakeholder.is_valid():
+                services.add_stakeholder(room=room, **stakeholder.cleaned_data)
+                messages.success(request, "Stakeholder added.")
+                return redirect("room_build", room_id=room.pk)
+    context = {
+        "room": room, "access": access, "five_vs": five_vs, "photo_form": photo,
+        "stakeholder_form": stakeholder, "versions": room.five_vs.select_related("created_by"),
+        "photos": room.photos.all(), "stakeholders": room.stakeholders.all(),
+    }  # fmt: skip
+    failed = any(f.errors for f in (five_vs, photo, stakeholder))
+    return render(request, "bigrooms/build.html", context, status=400 if failed else 200)
+
+
+@login_required
+@require_GET
+def room_photo(request: HttpRequest, room_id: int, photo_id: int) -> FileResponse:
+    """A photo's file, to people who may see the room's own working only."""
+    room, access = get_big_room_for_user(request.user, room_id)
+    if not access.can_read_notes:
+        raise PermissionDenied("The room's own working is for its members and QI leads")
+    photo = get_object_or_404(room.photos, pk=photo_id)
+    response = FileResponse(photo.image.open("rb"))
+    response["Content-Disposition"] = "inline"
+    return response

@@ -201,6 +201,12 @@ WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 
+# Uploaded photos: kept out of the static files and served only through views that check
+# who may see them (there is no public MEDIA_URL route).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+FCA_MAX_PHOTO_BYTES = env_int("FCA_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+
 # Caching stays in process: nothing on the save path may depend on Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -52,8 +52,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings):
+def _fast_and_eager(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"  # photos uploaded by a test stay in the test
     # Tasks run in-process unless a test starts the live worker.
     celery_app.conf.task_always_eager = True
     yield

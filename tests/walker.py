@@ -4,14 +4,17 @@ A URL pattern without a rule, or with a parameter that has no id registered, is 
 failure: no page ships unwalked.
 """
 
+import io
 from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth.tokens import default_token_generator
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from PIL import Image
 
 from bigrooms.services import scoring_ticket
 from fca.models import User
@@ -22,7 +25,10 @@ METHODS = ("GET", "POST")
 ROOM_READERS = {"alice", "bob", "dana", "quinn", "vera", "ada"}
 ROOM_COACHES = {"alice"}
 ROOM_DATA = {"alice", "dana"}
-ROOM_TEAM = {"alice", "quinn"}  # the coach, and the host organisation's QI lead
+ROOM_TEAM = {"alice", "quinn"}
+ROOM_NOTES = (
+    ROOM_READERS - {"ada"}
+)  # the room's own working: not the academy's to read  # the coach, and the host organisation's QI lead
 
 # What each kind of page answers each role: "ok", 403, 404 (anonymous: sign in, always).
 KINDS = {
@@ -33,6 +39,7 @@ KINDS = {
         "ok" if role in ROOM_COACHES else 403 if role in ROOM_READERS else 404
     ),
     "room_data": lambda role: "ok" if role in ROOM_DATA else 403 if role in ROOM_READERS else 404,
+    "room_notes": lambda role: "ok" if role in ROOM_NOTES else 403 if role in ROOM_READERS else 404,
     "room_members": lambda role: (
         "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404
     ),
@@ -61,6 +68,8 @@ RULES = {
     "point_remove": {"GET": "room_data", "POST": "room_data"},
     "session_new": {"GET": "room_manage", "POST": "room_manage"},
     "room_settings": {"GET": "room_manage", "POST": "room_manage"},
+    "room_build": {"GET": "room_notes", "POST": "room_manage"},
+    "room_photo": {"GET": "room_notes"},
     "room_members": {"GET": "room_members", "POST": "room_members"},
     "member_remove": {"POST": "room_members"},
     "accept_invitation": {"GET": "public", "POST": "public"},
@@ -99,6 +108,9 @@ def ids_for(cast) -> dict:
         "membership_id": cast.room.memberships.create(
             user=User.objects.create_user("eve@north.nhs.uk", None, full_name="Eve Evans")
         ).pk,
+        "photo_id": cast.room.photos.create(
+            image=ContentFile(_png(), name="flipchart.png"), caption="Flipchart"
+        ).pk,
         "session_id": session.pk,
         "ticket": scoring_ticket(session),
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
@@ -111,6 +123,12 @@ def ids_for(cast) -> dict:
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
     }
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
