@@ -56,9 +56,12 @@ RUN FCA_ENVIRONMENT=production \
     python manage.py collectstatic --no-input -v0
 
 # Run as an unprivileged user, who can read the app but not change it.
+# Uploaded photos are the one thing it writes: to /data/media, a volume in compose.
 RUN groupadd --system --gid 10001 fca \
     && useradd --system --uid 10001 --gid fca --home-dir /app --no-create-home \
-        --shell /usr/sbin/nologin fca
+        --shell /usr/sbin/nologin fca \
+    && mkdir -p /data/media && chown fca:fca /data/media
+ENV MEDIA_ROOT=/data/media
 USER fca
 
 EXPOSE 8000
