@@ -335,8 +335,10 @@ class Session(models.Model):
     )
     patient_story = models.TextField(blank=True)
     notes = models.TextField(blank=True)
-    # Raised on every save: a save made from an older version is refused, not lost.
+    # Raised on every save of the notes, and of the patient story: a save made from an
+    # older version is refused, not lost.
     version = models.PositiveIntegerField(default=1)
+    story_version = models.PositiveIntegerField(default=1)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -354,6 +356,11 @@ class Session(models.Model):
     def __str__(self) -> str:
         return f"{self.room}, {self.held_on}"
 
+    def writable_by(self, user, access: "RoomAccess") -> bool:
+        """Coaches write any session; whoever holds one of its roles writes this one."""
+        holders = {getattr(self, f"{role}_id") for role in self.ROLES}
+        return access.can_manage or user.pk in holders
+
 
 class AgendaItem(models.Model):
     """One item of a session's agenda, from the room's template, with its notes."""
@@ -363,6 +370,8 @@ class AgendaItem(models.Model):
     title = models.CharField(max_length=100)
     minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # Raised on every save of the notes: a save from an older version is refused, not lost.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["order"]

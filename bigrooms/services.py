@@ -528,3 +528,42 @@ def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
 
 def add_stakeholder(*, room: BigRoom, **fields: str) -> Stakeholder:
     return Stakeholder.objects.create(room=room, **{k: v.strip() for k, v in fields.items()})
+
+
+class StaleVersion(Exception):
+    """A save made from an older version of a part: refused, with the newer text, so the
+    person can see both and keep either."""
+
+    def __init__(self, *, theirs: str, version: int):
+        super().__init__("This part was changed by someone else meanwhile")
+        self.theirs = theirs
+        self.version = version
+
+
+# The parts of a session written while the meeting runs: part → (text, version) fields.
+NOTE_PARTS = {"notes": ("notes", "version"), "patient_story": ("patient_story", "story_version")}
+
+
+def save_session_part(*, session: Session, part: str, text: str, version: int) -> int:
+    """Save one part of a session (its notes, patient story, or an agenda item's notes,
+    named "agenda-<id>") if ``version`` is still the current one. Returns the new version;
+    raises StaleVersion with the other person's text when it is not."""
+    with transaction.atomic():
+        if part in NOTE_PARTS:
+            target = Session.objects.select_for_update().get(pk=session.pk)
+            field, counter = NOTE_PARTS[part]
+        elif part.startswith("agenda-") and part[7:].isdigit():
+            target = session.agenda.select_for_update().filter(pk=int(part[7:])).first()
+            field, counter = "notes", "version"
+            if target is None:
+                raise ValueError("No such agenda item")
+        else:
+            raise ValueError(f"“{part}” is not a part of a session")
+        current = getattr(target, counter)
+        if current != version:
+            raise StaleVersion(theirs=getattr(target, field), version=current)
+        if getattr(target, field) != text:
+            setattr(target, field, text)
+            setattr(target, counter, current + 1)
+            target.save(update_fields=[field, counter])
+        return getattr(target, counter)

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, F, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -123,6 +123,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     )
     context = {
         "scoring_link": scoring_link,
+        "can_write": session.writable_by(request.user, access),
         "scoring_qr": qr_svg(scoring_link) if access.can_manage else "",
         "session": session,
         "room": session.room,
@@ -315,3 +316,84 @@ def room_photo(request: HttpRequest, room_id: int, photo_id: int) -> FileRespons
     response = FileResponse(photo.image.open("rb"))
     response["Content-Disposition"] = "inline"
     return response
+
+
+def _writable_session(request: HttpRequest, session_id: int):
+    session, access = get_session_for_user(request.user, session_id)
+    if not session.writable_by(request.user, access):
+        raise PermissionDenied("Only the coaches and this session's role holders write it")
+    return session
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_notes(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Write the notes as the meeting runs: each part saved on its own, and with
+    JavaScript as you type. A part someone else changed meanwhile is shown beside yours."""
+    session = _writable_session(request, session_id)
+    conflicts = {}
+    if request.method == "POST":
+        for part, text, version in _posted_parts(request, session):
+            try:
+                services.save_session_part(session=session, part=part, text=text, version=version)
+            except services.StaleVersion as stale:
+                conflicts[part] = {"theirs": stale.theirs, "version": stale.version, "mine": text}
+        if not conflicts:
+            messages.success(request, "Notes saved.")
+            return redirect("session_detail", session_id=session.pk)
+        session.refresh_from_db()
+    context = {"session": session, "room": session.room, "parts": _parts(session, conflicts)}
+    return render(request, "bigrooms/session_notes.html", context, status=409 if conflicts else 200)
+
+
+def _parts(session, conflicts: dict) -> list[dict]:
+    parts = [
+        {"part": "patient_story", "label": "Patient story", "text": session.patient_story,
+         "version": session.story_version},
+        {"part": "notes", "label": "Notes and decisions", "text": session.notes,
+         "version": session.version},
+    ] + [
+        {"part": f"agenda-{item.pk}", "label": f"{item.order}. {item.title}", "text": item.notes,
+         "version": item.version}
+        for item in session.agenda.all()
+    ]  # fmt: skip
+    for part in parts:
+        if part["part"] in conflicts:
+            clash = conflicts[part["part"]]
+            part.update(text=clash["mine"], theirs=clash["theirs"], version=clash["version"])
+    return parts
+
+
+def _posted_parts(request: HttpRequest, session) -> list[tuple[str, str, int]]:
+    posted = []
+    for part in [
+        "patient_story",
+        "notes",
+        *[f"agenda-{pk}" for pk in session.agenda.values_list("pk", flat=True)],
+    ]:
+        version = request.POST.get(f"{part}__version", "")
+        if part in request.POST and version.isdigit():
+            posted.append((part, request.POST[part], int(version)))
+    return posted
+
+
+@login_required
+@require_POST
+def session_autosave(request: HttpRequest, session_id: int) -> JsonResponse:
+    """One part of a session, saved as it is typed (static/js/autosave.js)."""
+    session = _writable_session(request, session_id)
+    version = request.POST.get("version", "")
+    if not version.isdigit():
+        return JsonResponse({"error": "version is missing"}, status=400)
+    try:
+        saved = services.save_session_part(
+            session=session,
+            part=request.POST.get("part", ""),
+            text=request.POST.get("text", ""),
+            version=int(version),
+        )
+    except services.StaleVersion as stale:
+        return JsonResponse({"theirs": stale.theirs, "version": stale.version}, status=409)
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"version": saved})

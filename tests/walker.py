@@ -76,6 +76,8 @@ RULES = {
     "score_session": {"GET": "public", "POST": "public"},
     "session_detail": {"GET": "room_read"},
     "session_finish": {"POST": "room_manage"},
+    "session_notes": {"GET": "room_manage", "POST": "room_manage"},
+    "session_autosave": {"POST": "room_manage"},
     "my_actions": {"GET": "signed_in"},
     # The walker's action is dana's: its owner and the room's coach may move it on.
     "action_status": {"POST": "room_data"},
