@@ -340,6 +340,9 @@ class Session(models.Model):
     version = models.PositiveIntegerField(default=1)
     story_version = models.PositiveIntegerField(default=1)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Meeting mode: the agenda item on the room's screen (its order) and when it started.
+    screen_item = models.PositiveSmallIntegerField(default=1)
+    screen_item_started_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -567,3 +567,58 @@ def save_session_part(*, session: Session, part: str, text: str, version: int) -
             setattr(target, counter, current + 1)
             target.save(update_fields=[field, counter])
         return getattr(target, counter)
+
+
+SCREEN_HOURS = 12
+_SCREEN_SALT = "fca.meeting-screen"
+
+
+def screen_ticket(session: Session) -> str:
+    """The signed part of the room's screen link: read-only, valid for the meeting (twelve
+    hours), so the projector does not time out mid-meeting."""
+    return signing.dumps({"s": session.pk}, salt=_SCREEN_SALT, compress=True)
+
+
+def session_for_screen(ticket: str) -> Session | None:
+    try:
+        data = signing.loads(ticket, salt=_SCREEN_SALT, max_age=SCREEN_HOURS * 3600)
+    except signing.BadSignature:
+        return None
+    return Session.objects.select_related("room").filter(pk=data.get("s")).first()
+
+
+def ensure_agenda(session: Session) -> None:
+    """A session logged before it had an agenda gets the room's, for meeting mode."""
+    if not session.agenda.exists():
+        AgendaItem.objects.bulk_create(
+            AgendaItem(session=session, order=n, title=title)
+            for n, title in enumerate(session.room.agenda, start=1)
+        )
+
+
+def move_screen(*, session: Session, to: str) -> Session:
+    """Meeting mode: go to the next or previous agenda item, or restart its timer."""
+    count = session.agenda.count()
+    item = session.screen_item
+    if to == "next":
+        item = min(item + 1, count)
+    elif to == "previous":
+        item = max(item - 1, 1)
+    elif to != "restart":
+        raise ValueError(f"“{to}” is not a move")
+    Session.objects.filter(pk=session.pk).update(
+        screen_item=item, screen_item_started_at=timezone.now()
+    )
+    session.refresh_from_db()
+    return session
+
+
+def add_meeting_action(*, session: Session, what: str, owner_text: str, by) -> Action:
+    """An action agreed on the screen, as the coach types it: owned by a team named in
+    words and chased by whoever added it."""
+    if not what.strip() or not owner_text.strip():
+        raise SessionError({"what": "Say what the action is and who owns it"})
+    return Action.objects.create(
+        room=session.room, raised_in=session, what=what.strip(),
+        owner_text=owner_text.strip(), chaser=by,
+    )  # fmt: skip

@@ -20,6 +20,11 @@ urlpatterns = [
     path("sessions/<int:session_id>/notes/", views.session_notes, name="session_notes"),
     path("sessions/<int:session_id>/autosave/", views.session_autosave, name="session_autosave"),
     path("score/<str:ticket>/", views.score_session, name="score_session"),
+    path("sessions/<int:session_id>/meeting/", views.meeting_drive, name="meeting_drive"),
+    path("sessions/<int:session_id>/meeting/move/", views.meeting_move, name="meeting_move"),
+    path("sessions/<int:session_id>/meeting/action/", views.meeting_action, name="meeting_action"),
+    path("meeting/<str:screen>/", views.meeting_screen, name="meeting_screen"),
+    path("meeting/<str:screen>/state/", views.meeting_state, name="meeting_state"),
     path("actions/", views.my_actions, name="my_actions"),
     path("actions/<int:action_id>/status/", views.action_status, name="action_status"),
 ]

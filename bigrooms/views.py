@@ -397,3 +397,90 @@ def session_autosave(request: HttpRequest, session_id: int) -> JsonResponse:
     except ValueError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse({"version": saved})
+
+
+def _meeting_context(session, request) -> dict:
+    services.ensure_agenda(session)
+    agenda = list(session.agenda.all())
+    current = next((i for i in agenda if i.order == session.screen_item), agenda[0])
+    allotted = max(1, round(session.room.meeting_minutes / max(len(agenda), 1)))
+    room = session.room
+    return {
+        "session": session,
+        "room": room,
+        "agenda": agenda,
+        "current": current,
+        "allotted": allotted,
+        "next_items": [i for i in agenda if i.order > current.order][:3],
+        "last_weeks_actions": room.actions.filter(raised_in__held_on__lt=session.held_on)
+        .filter(Q(status=Action.Status.OPEN) | Q(updated_at__gte=session.created_at))
+        .select_related("owner")[:8],
+        "new_actions": session.actions_raised.select_related("owner"),
+        "parking": room.parking_lot.filter(closed_on__isnull=True),
+        "ticket": services.screen_ticket(session),
+        "is_evaluation": current.title.lower().startswith("evaluation"),
+        "scoring_qr": qr_svg(
+            request.build_absolute_uri(
+                reverse("score_session", args=[services.scoring_ticket(session)])
+            )
+        ),
+    }
+
+
+@login_required
+@require_GET
+def meeting_drive(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Meeting mode on the laptop that drives the projector: keyboard shortcuts move on."""
+    session = _writable_session(request, session_id)
+    context = {**_meeting_context(session, request), "driving": True}
+    context["screen_link"] = request.build_absolute_uri(
+        reverse("meeting_screen", args=[context["ticket"]])
+    )
+    return render(request, "bigrooms/meeting.html", context)
+
+
+@login_required
+@require_POST
+def meeting_move(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _writable_session(request, session_id)
+    try:
+        services.move_screen(session=session, to=request.POST.get("to", ""))
+    except ValueError:
+        return HttpResponse(status=400)
+    return redirect("meeting_drive", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def meeting_action(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _writable_session(request, session_id)
+    try:
+        services.add_meeting_action(
+            session=session,
+            what=request.POST.get("what", ""),
+            owner_text=request.POST.get("owner_text", ""),
+            by=request.user,
+        )
+    except services.SessionError as error:
+        messages.error(request, error.problems["what"])
+    return redirect("meeting_drive", session_id=session.pk)
+
+
+@require_GET
+def meeting_screen(request: HttpRequest, screen: str) -> HttpResponse:
+    """The room's screen from a signed, read-only link that lasts the meeting."""
+    session = services.session_for_screen(screen)
+    if session is None:
+        return render(request, "bigrooms/meeting_expired.html")
+    return render(
+        request, "bigrooms/meeting.html", {**_meeting_context(session, request), "driving": False}
+    )
+
+
+@require_GET
+def meeting_state(request: HttpRequest, screen: str) -> HttpResponse:
+    """What the screen shows now: polled every second, so a second device's moves appear."""
+    session = services.session_for_screen(screen)
+    if session is None:
+        return HttpResponse(status=410)
+    return render(request, "bigrooms/_meeting_state.html", _meeting_context(session, request))

@@ -326,3 +326,20 @@ def test_the_session_page_takes_the_same_queries_however_full(coach, cast):
     coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, held_on="13/01/2026"))
     full = Session.objects.get(held_on=date(2026, 1, 13))
     assert queries(small) == queries(full)
+
+
+def test_the_screen_link_is_read_only_and_lasts_the_meeting(client, cast, monkeypatch):
+    import time
+
+    from bigrooms.services import screen_ticket
+
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6))
+    screen = Client()
+    url = reverse("meeting_screen", args=[screen_ticket(session)])
+    assert "Patient story" in screen.get(url).content.decode()
+    # It cannot drive the meeting: moving needs a coach signed in.
+    move = screen.post(reverse("meeting_move", args=[session.pk]), {"to": "next"})
+    assert move.status_code == 302 and "/account/sign-in/" in move["Location"]
+    later = time.time() + 13 * 3600
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    assert "This screen link has expired" in screen.get(url).content.decode()

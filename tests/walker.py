@@ -16,7 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from PIL import Image
 
-from bigrooms.services import scoring_ticket
+from bigrooms.services import scoring_ticket, screen_ticket
 from fca.models import User
 from fca.tokens import create_token
 
@@ -77,6 +77,11 @@ RULES = {
     "session_detail": {"GET": "room_read"},
     "session_finish": {"POST": "room_manage"},
     "session_notes": {"GET": "room_manage", "POST": "room_manage"},
+    "meeting_drive": {"GET": "room_manage"},
+    "meeting_move": {"POST": "room_manage"},
+    "meeting_action": {"POST": "room_manage"},
+    "meeting_screen": {"GET": "public"},
+    "meeting_state": {"GET": "public"},
     "session_autosave": {"POST": "room_manage"},
     "my_actions": {"GET": "signed_in"},
     # The walker's action is dana's: its owner and the room's coach may move it on.
@@ -115,6 +120,7 @@ def ids_for(cast) -> dict:
         ).pk,
         "session_id": session.pk,
         "ticket": scoring_ticket(session),
+        "screen": screen_ticket(session),
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
             0
