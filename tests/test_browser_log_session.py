@@ -1,10 +1,40 @@
-"""In a real browser at phone size: a coach logs a session; a member ticks off an action."""
+"""In a real browser at phone size: a coach logs a whole session in a few taps; a member
+ticks off an action; an attendee scores from the link."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from bigrooms.models import Action, BigRoom, Session
 from tests.conftest import PASSWORD, AccessiblePage
 
 pytestmark = pytest.mark.browser
+
+
+class Counted:
+    """Counts what the person does: taps (clicks, ticks, choices) and typed fields."""
+
+    def __init__(self, page):
+        self.page, self.taps, self.typed = page, 0, 0
+
+    def tap(self, locator):
+        locator.click()
+        self.taps += 1
+
+    def check(self, locator):
+        locator.check()
+        self.taps += 1
+
+    def choose(self, locator, label):
+        locator.select_option(label=label)
+        self.taps += 2  # open the list, pick one
+
+    def type(self, locator, text):
+        locator.click()
+        locator.fill(text)
+        self.taps += 1
+        self.typed += 1
 
 
 def _sign_in(web, email, next_path):
@@ -16,23 +46,45 @@ def _sign_in(web, email, next_path):
     web.check()
 
 
-def test_a_coach_logs_a_session_on_a_phone(web, cast, transactional_db):
+def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transactional_db):
+    today = timezone.localdate()
+    BigRoom.objects.filter(pk=cast.room.pk).update(meeting_weekday=today.weekday())
+    last_week = cast.room.sessions.create(held_on=today - timedelta(weeks=1))
+    Action.objects.create(
+        room=cast.room, raised_in=last_week, what="Audit the lists", owner=cast.bob
+    )
     page = web.page
     page.set_viewport_size({"width": 390, "height": 844})
     _sign_in(web, cast.alice.email, f"/rooms/{cast.room.pk}/")
-    page.get_by_role("link", name="Log a session").click()
+
+    person = Counted(page)
+    person.tap(page.get_by_role("link", name="Log a session"))
     web.check()
-    page.get_by_label("Date of the session").fill("06/01/2026")
-    page.get_by_role("group", name="Alice Adams").get_by_label("In the room").check()
-    page.get_by_role("group", name="Bob Brown").get_by_label("Online").check()
-    page.get_by_label("Notes and decisions").fill("Agreed to test an early theatre slot.")
-    page.get_by_label("New action 1", exact=True).fill("Book the early slot")
-    page.locator("#id_new_1_owner").select_option(label="Dana Dale")
-    page.get_by_label("Meeting evaluation scores").fill("7 8 9 6 8")
-    page.get_by_role("button", name="Save the session").click()
+    # The date is this week's meeting day, and the roles are suggested: nothing to do.
+    person.check(page.get_by_role("group", name="Alice Adams").get_by_label("In the room"))
+    person.check(page.get_by_role("group", name="Bob Brown").get_by_label("Online"))
+    person.check(page.get_by_role("group", name="Dana Dale").get_by_label("In the room"))
+    person.check(page.get_by_role("group", name="Audit the lists (Bob Brown)").get_by_label("Done"))
+    person.type(page.get_by_label("Notes and decisions"), "Agreed to test an early theatre slot.")
+    person.type(page.get_by_label("New action 1", exact=True), "Book the early slot")
+    person.choose(page.locator("#id_new_1_owner"), "Dana Dale")
+    person.type(page.get_by_label("New action 2", exact=True), "Ask for a Monday list")
+    person.choose(page.locator("#id_new_2_owner"), "Bob Brown")
+    person.type(page.get_by_label("Meeting evaluation scores"), "7 8 9 6 8")
+    person.tap(page.get_by_role("button", name="Save the session"))
     web.check()
-    assert page.get_by_role("heading", name="Session of 6 Jan 2026").is_visible()
-    assert "2 members" in page.get_by_test_id("attendance").inner_text()
+    person.tap(page.get_by_role("button", name="Finish and send members the link"))
+    web.check()
+    print(f"Logging a whole session on a phone: {person.taps} taps, {person.typed} typed fields")
+    assert person.taps <= 30 and person.typed <= 8
+
+    session = Session.objects.get(held_on=today)
+    assert session.attendances.count() == 3
+    assert session.evaluations.count() == 5
+    assert session.actions_raised.count() == 2
+    assert session.finished_at is not None
+    assert Action.objects.get(what="Audit the lists").status == "done"
+    assert "3 members" in page.get_by_test_id("attendance").inner_text()
     assert "mean 7.6" in page.get_by_test_id("evaluation").inner_text()
 
     # An attendee scores on their own phone from the link: no sign-in.
