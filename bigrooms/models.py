@@ -562,3 +562,21 @@ class Stakeholder(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StallNote(models.Model):
+    """A coach's context for a stall flag ("theatre closed for refurbishment")."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="stall_notes")
+    kind = models.CharField(max_length=20)  # the flag it explains: no_sessions, overdue_actions
+    note = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.note

@@ -10,6 +10,7 @@ urlpatterns = [
         views.member_remove,
         name="member_remove",
     ),
+    path("rooms/<int:room_id>/stall-notes/", views.stall_note, name="stall_note"),
     path("rooms/<int:room_id>/build/", views.room_build, name="room_build"),
     path("rooms/<int:room_id>/photos/<int:photo_id>/", views.room_photo, name="room_photo"),
     path("rooms/<int:room_id>/settings/", views.room_settings, name="room_settings"),

@@ -21,7 +21,7 @@ from bigrooms.forms import (
     SessionForm,
     StakeholderForm,
 )
-from bigrooms.models import Action, BigRoom
+from bigrooms.models import Action, BigRoom, StallNote
 from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
 from fca.dates import format_date
@@ -47,7 +47,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "sessions": sessions,
         "stages": BigRoom.Stage.choices,
         "stage_changes": room.stage_changes.select_related("changed_by"),
-        "stalls": room.stalls(),
+        "stalls": _with_notes(room),
         "parking": room.parking_lot.filter(closed_on__isnull=True),
         "is_partner": access.is_partner,
     }
@@ -484,3 +484,27 @@ def meeting_state(request: HttpRequest, screen: str) -> HttpResponse:
     if session is None:
         return HttpResponse(status=410)
     return render(request, "bigrooms/_meeting_state.html", _meeting_context(session, request))
+
+
+@login_required
+@require_POST
+def stall_note(request: HttpRequest, room_id: int) -> HttpResponse:
+    """A coach adds context to a stall flag; it shows beside the flag."""
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    kind, note = request.POST.get("kind", ""), request.POST.get("note", "").strip()
+    if kind in {stall.kind for stall in room.stalls()} and note:
+        StallNote.objects.create(room=room, kind=kind, note=note[:300], created_by=request.user)
+        messages.success(request, "Note added to the flag.")
+    else:
+        messages.error(request, "Write the note to add to the flag.")
+    return redirect("room_detail", room_id=room.pk)
+
+
+def _with_notes(room) -> list[dict]:
+    """Each stall flag with the latest note a coach gave it."""
+    notes = {}
+    for note in room.stall_notes.select_related("created_by"):
+        notes.setdefault(note.kind, note)
+    return [
+        {"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in room.stalls()
+    ]

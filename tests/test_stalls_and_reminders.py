@@ -98,3 +98,15 @@ def test_no_reminder_for_a_closed_room(cast):
     BigRoom.objects.filter(pk=cast.room.pk).update(status="closed")
     assert send_missed_session_reminders(today=date(2026, 1, 14)) == 0
     assert mail.outbox == []
+
+
+def test_a_coach_adds_context_to_a_stall_flag(client, cast):
+    room = _active(cast)
+    Action.objects.create(room=room, what="Audit", owner=cast.bob, due_on=date(2025, 12, 1))
+    client.force_login(cast.alice)
+    client.post(
+        reverse("stall_note", args=[room.pk]),
+        {"kind": "overdue_actions", "note": "Theatre closed for refurbishment"},
+    )
+    page = client.get(reverse("room_detail", args=[room.pk])).content.decode()
+    assert "Context from Alice Adams: Theatre closed for refurbishment" in page

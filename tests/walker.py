@@ -69,6 +69,7 @@ RULES = {
     "session_new": {"GET": "room_manage", "POST": "room_manage"},
     "room_settings": {"GET": "room_manage", "POST": "room_manage"},
     "room_build": {"GET": "room_notes", "POST": "room_manage"},
+    "stall_note": {"POST": "room_manage"},
     "room_photo": {"GET": "room_notes"},
     "room_members": {"GET": "room_members", "POST": "room_members"},
     "member_remove": {"POST": "room_members"},
