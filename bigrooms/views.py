@@ -419,6 +419,10 @@ def _meeting_context(session, request) -> dict:
         "parking": room.parking_lot.filter(closed_on__isnull=True),
         "ticket": services.screen_ticket(session),
         "is_evaluation": current.title.lower().startswith("evaluation"),
+        # The data item puts the room's measures and their icons on the screen.
+        "measures": room.measures.select_related("chart").defer("chart__figure")
+        if "data" in current.title.lower()
+        else [],
         "scoring_qr": qr_svg(
             request.build_absolute_uri(
                 reverse("score_session", args=[services.scoring_ticket(session)])

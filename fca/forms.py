@@ -99,3 +99,7 @@ class IntegrationTokenForm(TokenForm):
         help_text="It cannot read the room's measures, only add values to them",
         required=False,
     )
+
+
+class EmailLinkForm(NHSFormMixin, forms.Form):
+    email = forms.EmailField(label="Email address")

@@ -13,6 +13,8 @@ accounts = [
         name="login",
     ),
     path("sign-out/", views.sign_out, name="logout"),
+    path("email-link/", views.email_link, name="email_link"),
+    path("email-link/<str:link>/", views.email_link_sign_in, name="email_link_sign_in"),
     path(
         "password/reset/",
         auth_views.PasswordResetView.as_view(form_class=NHSPasswordResetForm),

@@ -1,20 +1,23 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms.models import BigRoom
 from fca import tokens
 from fca.access import get_token_for_user
-from fca.forms import NHSSetPasswordForm, TokenForm
+from fca.forms import EmailLinkForm, NHSSetPasswordForm, TokenForm
 from fca.glossary import TERMS
-from fca.invitations import invited_user
-from fca.models import ApiToken
+from fca.invitations import invited_user, sign_in_token, user_for_sign_in
+from fca.models import ApiToken, User
 
 
 @login_required
@@ -92,3 +95,41 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def glossary(request: HttpRequest) -> HttpResponse:
     return render(request, "fca/glossary.html", {"terms": TERMS})
+
+
+@require_http_methods(["GET", "POST"])
+def email_link(request: HttpRequest) -> HttpResponse:
+    """Sign in by a link sent by email, for people without a password to remember. The
+    page says the same whether or not the address has an account."""
+    form = EmailLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = User.objects.filter(
+            email__iexact=form.cleaned_data["email"], is_active=True
+        ).first()
+        if person is not None:
+            link = request.build_absolute_uri(
+                reverse("email_link_sign_in", args=[sign_in_token(person)])
+            )
+            send_mail(
+                "Your link to sign in to FCA big rooms",
+                render_to_string("registration/email_link.txt", {"person": person, "link": link}),
+                None,
+                [person.email],
+            )
+        return render(request, "registration/email_link_sent.html")
+    return render(
+        request, "registration/email_link.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def email_link_sign_in(request: HttpRequest, link: str) -> HttpResponse:
+    """The emailed link. Signing in takes a press of a button, so that an email scanner
+    opening the link does not spend it."""
+    person = user_for_sign_in(link)
+    if person is None:
+        return render(request, "registration/email_link_expired.html")
+    if request.method == "POST":
+        login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("home")
+    return render(request, "registration/email_link_confirm.html", {"person": person})

@@ -343,3 +343,30 @@ def test_the_screen_link_is_read_only_and_lasts_the_meeting(client, cast, monkey
     later = time.time() + 13 * 3600
     monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     assert "This screen link has expired" in screen.get(url).content.decode()
+
+
+def test_the_data_item_of_meeting_mode_shows_the_rooms_measures(client, cast):
+    from bigrooms.services import move_screen, screen_ticket
+    from measures.services import recompute_chart
+
+    recompute_chart(measure_id=cast.measure.pk)
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6))
+    url = reverse("meeting_screen", args=[screen_ticket(session)])
+    assert 'data-testid="meeting-measures"' not in Client().get(url).content.decode()
+    move_screen(session=session, to="next")
+    move_screen(session=session, to="next")  # 3. Data and PDSA review
+    page = Client().get(url).content.decode()
+    assert 'data-testid="meeting-measures"' in page and "Time to theatre" in page
+
+
+def test_a_member_from_another_organisation_reaches_the_room_and_nothing_else_of_its_host(
+    client, cast
+):
+    from bigrooms.models import BigRoom, RoomMembership
+
+    RoomMembership.objects.create(room=cast.room, user=cast.charlie, role="member")
+    second = BigRoom.objects.create(name="Stroke big room", host=cast.north)
+    client.force_login(cast.charlie)
+    assert client.get(reverse("room_detail", args=[cast.room.pk])).status_code == 200
+    assert client.get(reverse("room_detail", args=[second.pk])).status_code == 404
+    assert "Stroke big room" not in client.get("/").content.decode()

@@ -94,3 +94,22 @@ def test_repeated_failures_lock_that_account_from_that_address_only(client, cast
     client.post(reverse("logout"))
     # ...and so does the same person from another address.
     assert _sign_in(client, cast.alice.email, PASSWORD, ip="10.2.2.2").status_code == 302
+
+
+def test_a_partner_signs_in_by_an_emailed_link_that_works_once(client, cast):
+    response = client.post(reverse("email_link"), {"email": "BOB@north.nhs.uk"})
+    assert "Check your email" in response.content.decode()
+    link = re.search(r"http://testserver(/account/email-link/\S+/)", mail.outbox[0].body)[1]
+    confirm = client.get(link)
+    assert "Sign in as Bob Brown" in confirm.content.decode()
+    assert "_auth_user_id" not in client.session  # opening the link alone signs nobody in
+    assert client.post(link).status_code == 302
+    assert client.session["_auth_user_id"] == str(cast.bob.pk)
+    client.post(reverse("logout"))
+    assert "expired or been used" in client.get(link).content.decode()
+
+
+def test_an_unknown_address_is_told_the_same_and_sent_nothing(client, cast):
+    response = client.post(reverse("email_link"), {"email": "nobody@example.com"})
+    assert "Check your email" in response.content.decode()
+    assert mail.outbox == []

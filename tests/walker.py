@@ -74,6 +74,8 @@ RULES = {
     "room_members": {"GET": "room_members", "POST": "room_members"},
     "member_remove": {"POST": "room_members"},
     "accept_invitation": {"GET": "public", "POST": "public"},
+    "email_link": {"GET": "public", "POST": "public"},
+    "email_link_sign_in": {"GET": "public", "POST": "public"},
     "score_session": {"GET": "public", "POST": "public"},
     "session_detail": {"GET": "room_read"},
     "session_finish": {"POST": "room_manage"},
@@ -122,6 +124,7 @@ def ids_for(cast) -> dict:
         "session_id": session.pk,
         "ticket": scoring_ticket(session),
         "screen": screen_ticket(session),
+        "link": "not-a-real-link",
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
             0
