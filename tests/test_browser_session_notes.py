@@ -63,3 +63,24 @@ def test_two_coaches_writing_the_same_part_see_both_versions(web, cast, transact
     assert session.notes == "Bob: slot from Tuesday"
     bob.assert_every_page_checked()
     other.close()
+
+
+def test_a_session_form_keeps_what_was_typed_when_the_save_cannot_reach_the_server(
+    web, cast, transactional_db
+):
+    page = web.page
+    _sign_in(web, cast.alice.email, f"/rooms/{cast.room.pk}/sessions/new/")
+    page.get_by_label("Notes and decisions").fill("Typed in the basement")
+    page.get_by_role("group", name="Bob Brown").get_by_label("Online").check()
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Save the session").click()  # fails: no connection
+    page.context.set_offline(False)
+    web.goto(f"/rooms/{cast.room.pk}/sessions/new/")
+    assert page.get_by_label("Notes and decisions").input_value() == "Typed in the basement"
+    assert page.get_by_role("group", name="Bob Brown").get_by_label("Online").is_checked()
+    assert page.get_by_text("What you typed earlier on this device was kept").is_visible()
+    page.get_by_role("button", name="Save the session").click()
+    web.check()
+    assert page.get_by_role("heading", name="Session of").is_visible()
+    web.goto(f"/rooms/{cast.room.pk}/sessions/new/")  # saved: the draft is gone
+    assert page.get_by_label("Notes and decisions").input_value() == ""
