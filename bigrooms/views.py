@@ -423,11 +423,14 @@ def _meeting_context(session, request) -> dict:
         "measures": room.measures.select_related("chart").defer("chart__figure")
         if "data" in current.title.lower()
         else [],
+        # Drawn only when shown: the screen asks for its state every second.
         "scoring_qr": qr_svg(
             request.build_absolute_uri(
                 reverse("score_session", args=[services.scoring_ticket(session)])
             )
-        ),
+        )
+        if current.title.lower().startswith("evaluation")
+        else "",
     }
 
 
