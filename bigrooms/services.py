@@ -1,6 +1,7 @@
 """Writes to big rooms and their weekly sessions."""
 
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -271,7 +272,7 @@ SESSION_MEASURES = {
         "name": "Attendance at the big room (from sessions)",
         "unit": "people",
         "kind": "process",
-        "definition": "Members and guests at the week's session (the latest, if more than one).",
+        "definition": "Members and guests at the week's session (the mean, if more than one).",
     },
     "session_evaluation": {
         "name": "Meeting evaluation (from sessions)",
@@ -295,8 +296,9 @@ def refresh_session_measures(*, room: BigRoom) -> None:
     ).order_by("held_on")  # fmt: skip
     for session in sessions:
         week = session.held_on - timedelta(days=session.held_on.weekday())
-        entry = weeks.setdefault(week, {"people": 0, "sum": 0, "count": 0})
-        entry["people"] = session.people + session.guests  # the latest session that week
+        entry = weeks.setdefault(week, {"people": 0, "sessions": 0, "sum": 0, "count": 0})
+        entry["people"] += session.people + session.guests
+        entry["sessions"] += 1
         entry["sum"] += session.score_sum or 0
         entry["count"] += session.score_count
     for source, defaults in SESSION_MEASURES.items():
@@ -306,7 +308,7 @@ def refresh_session_measures(*, room: BigRoom) -> None:
             defaults={**defaults, "frequency": "weekly", "improvement": "increase"},
         )
         if source == "session_attendance":
-            values = {week: float(e["people"]) for week, e in weeks.items()}
+            values = {week: e["people"] / e["sessions"] for week, e in weeks.items()}
         else:
             values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
         replace_data_points(measure=measure, values=values)
@@ -447,18 +449,21 @@ _SCORE_SALT = "fca.session-score"
 
 
 def scoring_ticket(session: Session) -> str:
-    """The signed part of a session's scoring link: anyone with it may score the meeting,
-    anonymously, for a week."""
-    return signing.dumps({"s": session.pk}, salt=_SCORE_SALT, compress=True)
+    """The signed part of a session's scoring link: the same link every time it is shown,
+    valid for a week from the day the meeting was held."""
+    return signing.Signer(salt=_SCORE_SALT).sign_object({"s": session.pk}, compress=True)
 
 
 def session_for_ticket(ticket: str) -> Session | None:
     """The session a still-valid scoring link is for, or None (expired or forged)."""
     try:
-        data = signing.loads(ticket, salt=_SCORE_SALT, max_age=SCORING_DAYS * 24 * 3600)
+        data = signing.Signer(salt=_SCORE_SALT).unsign_object(ticket)
     except signing.BadSignature:
         return None
-    return Session.objects.select_related("room").filter(pk=data.get("s")).first()
+    session = Session.objects.select_related("room").filter(pk=data.get("s")).first()
+    if session is None or timezone.localdate() > session.held_on + timedelta(days=SCORING_DAYS):
+        return None
+    return session
 
 
 def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
@@ -466,6 +471,10 @@ def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
     if not 0 <= score <= 10:
         raise ValueError(f"{score} is not a score from 0 to 10")
     with transaction.atomic():
+        # No more scores than people who could have been there: the team and the guests.
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.evaluations.count() >= len(team(session.room)) + locked.guests:
+            raise ValueError("All the scores this meeting can have are in: thank you")
         evaluation = Evaluation.objects.create(
             session=session, score=score, comment=comment.strip()
         )
@@ -512,6 +521,9 @@ def save_five_vs(*, room: BigRoom, by, **texts: str) -> FiveVs | None:
     return FiveVs.objects.create(room=room, created_by=by, **cleaned)
 
 
+PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png"}
+
+
 def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
     """A photo of a flipchart or process map: a real image, within the size limit."""
     if image.size > settings.FCA_MAX_PHOTO_BYTES:
@@ -519,10 +531,15 @@ def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
         raise SessionError({"image": f"The photo is larger than {limit} MB: upload a smaller one"})
     try:
         with Image.open(image) as picture:
+            kind = picture.format
             picture.verify()
     except Exception:
-        raise SessionError({"image": "The file is not a photo: upload a JPEG or PNG"}) from None
+        kind = None
+    if kind not in PHOTO_TYPES:
+        raise SessionError({"image": "The file is not a photo: upload a JPEG or PNG"})
     image.seek(0)
+    # Our own name and extension: never the uploader's (an "evil.html" stays a picture).
+    image.name = f"{uuid.uuid4().hex}.{PHOTO_TYPES[kind]}"
     return RoomPhoto.objects.create(room=room, image=image, caption=caption.strip(), uploaded_by=by)
 
 

@@ -26,6 +26,7 @@ from fca import tokens
 from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
 from fca.dates import format_date
 from fca.forms import IntegrationTokenForm
+from fca.identifiers import text_warnings
 from fca.models import ApiToken
 from fca.qr import qr_svg
 
@@ -36,9 +37,10 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
     room, access = get_big_room_for_user(request.user, room_id)
     measures = room.measures.select_related("chart").defer("chart__figure").order_by("name")
     members = room.memberships.select_related("user").order_by("role", "user__full_name")
+    # Newest first, said outright: an annotation's GROUP BY drops the model's ordering.
     sessions = room.sessions.annotate(
         attended=Count("attendances", distinct=True), mean_score=Avg("evaluations__score")
-    )[:10]
+    ).order_by("-held_on")[:10]
     context = {
         "room": room,
         "access": access,
@@ -241,8 +243,12 @@ def score_session(request: HttpRequest, ticket: str) -> HttpResponse:
         return render(request, "bigrooms/score_expired.html")
     form = ScoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.add_score(session=session, **form.cleaned_data)
-        return redirect(f"{request.path}?thanks=1")
+        try:
+            services.add_score(session=session, **form.cleaned_data)
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(f"{request.path}?thanks=1")
     context = {"session": session, "room": session.room, "form": form,
                "thanks": request.GET.get("thanks") == "1"}  # fmt: skip
     return render(request, "bigrooms/score.html", context, status=400 if form.errors else 200)
@@ -313,7 +319,8 @@ def room_photo(request: HttpRequest, room_id: int, photo_id: int) -> FileRespons
     if not access.can_read_notes:
         raise PermissionDenied("The room's own working is for its members and QI leads")
     photo = get_object_or_404(room.photos, pk=photo_id)
-    response = FileResponse(photo.image.open("rb"))
+    kind = "image/png" if photo.image.name.lower().endswith(".png") else "image/jpeg"
+    response = FileResponse(photo.image.open("rb"), content_type=kind)
     response["Content-Disposition"] = "inline"
     return response
 
@@ -339,7 +346,17 @@ def session_notes(request: HttpRequest, session_id: int) -> HttpResponse:
             except services.StaleVersion as stale:
                 conflicts[part] = {"theirs": stale.theirs, "version": stale.version, "mine": text}
         if not conflicts:
-            messages.success(request, "Notes saved.")
+            warnings = {
+                w for _, text, _ in _posted_parts(request, session) for w in text_warnings(text)
+            }
+            if warnings:
+                messages.warning(
+                    request,
+                    f"Notes saved, but something in them {' and '.join(sorted(warnings))}: "
+                    "if it is about a patient, remove it now.",
+                )
+            else:
+                messages.success(request, "Notes saved.")
             return redirect("session_detail", session_id=session.pk)
         session.refresh_from_db()
     context = {"session": session, "room": session.room, "parts": _parts(session, conflicts)}
@@ -396,7 +413,8 @@ def session_autosave(request: HttpRequest, session_id: int) -> JsonResponse:
         return JsonResponse({"theirs": stale.theirs, "version": stale.version}, status=409)
     except ValueError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    return JsonResponse({"version": saved})
+    # Saved, never lost; but say so when it looks like a patient identifier.
+    return JsonResponse({"version": saved, "warnings": text_warnings(request.POST.get("text", ""))})
 
 
 def _meeting_context(session, request) -> dict:

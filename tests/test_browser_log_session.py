@@ -64,6 +64,7 @@ def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transact
     person.check(page.get_by_role("group", name="Alice Adams").get_by_label("In the room"))
     person.check(page.get_by_role("group", name="Bob Brown").get_by_label("Online"))
     person.check(page.get_by_role("group", name="Dana Dale").get_by_label("In the room"))
+    person.type(page.get_by_label("Guests"), "3")
     person.check(page.get_by_role("group", name="Audit the lists (Bob Brown)").get_by_label("Done"))
     person.type(page.get_by_label("Notes and decisions"), "Agreed to test an early theatre slot.")
     person.type(page.get_by_label("New action 1", exact=True), "Book the early slot")

@@ -2,10 +2,10 @@
 room in plain English and scores the meeting."""
 
 import re
-from datetime import date
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from bigrooms.services import MemberInvite, add_member, scoring_ticket
 
@@ -20,7 +20,7 @@ def test_a_patient_partner_joins_from_an_email_reads_the_room_and_scores(
         invite=MemberInvite(email="pat@example.com", full_name="Pat Jones", role="partner"),
         by=cast.alice,
     )
-    session = cast.room.sessions.create(held_on=date(2026, 1, 6), notes="Agreed a trial.")
+    session = cast.room.sessions.create(held_on=timezone.localdate(), notes="Agreed a trial.")
     link = re.search(r"http://127.0.0.1:8000(/account/invitation/\S+/)", mail.outbox[-1].body)[1]
     page = web.page
     page.set_viewport_size({"width": 390, "height": 844})

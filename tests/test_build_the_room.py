@@ -99,3 +99,28 @@ def test_stakeholders_are_listed(coach, cast):
     coach.post(url, {"form": "stakeholder", "name": "Dr Osei", "organisation": "Ortho",
                      "role": "Consultant", "involvement": "Runs the trauma list"})  # fmt: skip
     assert "Runs the trauma list" in coach.get(url).content.decode()
+
+
+def test_a_picture_named_as_a_web_page_is_stored_and_served_as_a_picture(coach, cast):
+    response = coach.post(
+        reverse("room_build", args=[cast.room.pk]),
+        {"form": "photo", "caption": "Flipchart",
+         "image": SimpleUploadedFile("evil.html", _png() + b"<script>alert(1)</script>",
+                                     content_type="text/html")},
+    )  # fmt: skip
+    assert response.status_code == 302
+    photo = RoomPhoto.objects.get()
+    assert photo.image.name.endswith(".png") and "evil" not in photo.image.name
+    served = coach.get(reverse("room_photo", args=[cast.room.pk, photo.pk]))
+    assert served["Content-Type"] == "image/png"
+
+
+def test_a_gif_is_not_a_photo_here(coach, cast):
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, format="GIF")
+    response = coach.post(
+        reverse("room_build", args=[cast.room.pk]),
+        {"form": "photo", "caption": "x",
+         "image": SimpleUploadedFile("x.gif", gif.getvalue(), content_type="image/gif")},
+    )  # fmt: skip
+    assert "upload a JPEG or PNG" in response.content.decode()

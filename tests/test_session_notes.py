@@ -29,7 +29,7 @@ def test_the_autosave_answers_with_the_version_or_the_other_text(client, cast, s
     client.force_login(cast.alice)
     url = reverse("session_autosave", args=[session.pk])
     first = client.post(url, {"part": "notes", "text": "Early slot agreed", "version": "1"})
-    assert first.json() == {"version": 2}
+    assert first.json() == {"version": 2, "warnings": []}
     stale = client.post(url, {"part": "notes", "text": "Mine", "version": "1"})
     assert stale.status_code == 409
     assert stale.json() == {"theirs": "Early slot agreed", "version": 2}
@@ -58,3 +58,18 @@ def test_the_note_keeper_writes_this_session_other_members_do_not(client, cast, 
     assert client.post(url, {"part": "notes", "text": "x", "version": "1"}).status_code == 200
     client.force_login(cast.dana)
     assert client.post(url, {"part": "notes", "text": "y", "version": "2"}).status_code == 403
+
+
+def test_notes_that_look_like_an_identifier_are_saved_with_a_warning(client, cast, session):
+    client.force_login(cast.alice)
+    saved = client.post(
+        reverse("session_autosave", args=[session.pk]),
+        {"part": "notes", "text": "Patient 943 476 5919 waited", "version": "1"},
+    )
+    assert saved.json() == {"version": 2, "warnings": ["looks like it holds an NHS number"]}
+    page = client.post(
+        reverse("session_notes", args=[session.pk]),
+        {"patient_story": "Born 03/04/1941", "patient_story__version": "1"},
+        follow=True,
+    ).content.decode()
+    assert "looks like it holds a date of birth: if it is about a patient, remove it now" in page

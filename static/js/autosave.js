@@ -7,9 +7,10 @@
   var url = form.dataset.autosave;
   var status = document.querySelector("[data-save-status]");
   var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
-  var storeKey = "fca-session-" + form.dataset.session + "-";
+  var storeKey = "fca-session-" + form.dataset.session + "-" + form.dataset.person + "-";
   var pending = {};
   var timer = null;
+  var warned = "";
 
   function say(text) {
     status.textContent = text;
@@ -60,6 +61,9 @@
         versionOf(part).value = data.version;
         delete pending[part];
         forget(part);
+        if (data.warnings && data.warnings.length) {
+          warned = "Saved, but this " + data.warnings.join(" and ") + ": if it is about a patient, remove it.";
+        }
         return "saved";
       });
     });
@@ -71,7 +75,8 @@
     if (!parts.length) return;
     Promise.all(parts.map(send)).then(
       function (results) {
-        if (results.indexOf("conflict") === -1) say("Saved");
+        if (results.indexOf("conflict") === -1) say(warned || "Saved");
+        warned = "";
       },
       function () {
         say("Not saved yet — will retry. What you typed is kept on this device.");
@@ -83,7 +88,6 @@
   function changed(part, text) {
     pending[part] = true;
     remember(part, text);
-    say("Saving…");
     if (timer) clearTimeout(timer);
     timer = setTimeout(flush, 800);
   }

@@ -1,6 +1,14 @@
 // Keep a long form's typing on this device until the server has it: a dropped connection
 // or a closed tab loses nothing. The page that follows a successful save clears the draft.
 (function () {
+  // Signed out (the sign-in page): nothing typed for a room stays on a shared device.
+  if (document.querySelector("[data-clear-all-drafts]")) {
+    try {
+      Object.keys(localStorage).forEach(function (key) {
+        if (key.indexOf("fca-") === 0) localStorage.removeItem(key);
+      });
+    } catch (e) {}
+  }
   document.querySelectorAll("[data-clear-draft]").forEach(function (element) {
     try {
       localStorage.removeItem(element.dataset.clearDraft);
