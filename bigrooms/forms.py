@@ -109,7 +109,7 @@ class SessionForm(NHSFormMixin, forms.Form):
             )
         for n in range(1, NEW_ACTION_ROWS + 1):
             self.fields[f"new_{n}_what"] = forms.CharField(
-                label=f"New action {n}", max_length=300, required=False
+                label="What", max_length=300, required=False
             )
             self.fields[f"new_{n}_due"] = DateField(label="Due", required=False)
             self.fields[f"new_{n}_owner"] = forms.ChoiceField(
@@ -125,6 +125,7 @@ class SessionForm(NHSFormMixin, forms.Form):
                 label="Member who chases it", choices=[("", "Choose"), *people], coerce=int,
                 empty_value=None, required=False,
             )  # fmt: skip
+        self.nhs_style()
 
     def agenda_rows(self):
         return [
@@ -151,16 +152,29 @@ class SessionForm(NHSFormMixin, forms.Form):
         """Warn when free text looks like it holds a patient identifier; the person can
         check and confirm, since a ward number or a meeting date can look alike."""
         data = super().clean()
+        self._check_half_filled(data)
         if not data.get("no_identifiers"):
             agenda_notes = [f"agenda_{n}_notes" for n in range(1, len(self.agenda) + 1)]
             for name in ("patient_story", "notes", *agenda_notes):
                 for warning in text_warnings(data.get(name) or ""):
                     self.add_error(
                         name,
-                        f"The {self.fields[name].label.lower()} {warning}: remove it, or tick "
-                        "the box below if it is not about a patient",
+                        f"What is in “{self.fields[name].label}” {warning}: remove it, or "
+                        "tick the box below if it is not about a patient",
                     )
         return data
+
+    def _check_half_filled(self, data) -> None:
+        """A new action row with an owner or date but no words, or a parking lot item that
+        is too long: said, not silently dropped or cut."""
+        for n in range(1, NEW_ACTION_ROWS + 1):
+            others = [data.get(f"new_{n}_{p}") for p in ("due", "owner", "owner_text", "chaser")]
+            if any(others) and not (data.get(f"new_{n}_what") or "").strip():
+                self.add_error(f"new_{n}_what", f"New action {n}: say what the action is")
+        for line in (data.get("parking_new") or "").splitlines():
+            if len(line.strip()) > 300:
+                self.add_error("parking_new", "A parking lot item is 300 characters at most")
+                break
 
     def clean_scores(self):
         try:

@@ -57,7 +57,7 @@ def parse_scores(text: str) -> list[int]:
     for word in re.split(r"[\s,;]+", text.strip()):
         if not word:
             continue
-        if not word.isdigit() or int(word) > 10:
+        if not (word.isascii() and word.isdigit()) or int(word) > 10:
             raise ValueError(f"“{word}” is not a score from 0 to 10")
         scores.append(int(word))
     return scores
@@ -248,6 +248,8 @@ def update_room(*, room: BigRoom, by, **fields) -> BigRoom:
     ):
         raise SessionError({"status_reason": "Say why the room is stood down or closed"})
     today = timezone.localdate()
+    if status == BigRoom.Status.ACTIVE:
+        fields["status_reason"] = ""  # back at work: the old reason no longer applies
     with transaction.atomic():
         if fields.get("stage", room.stage) != room.stage:
             StageChange.objects.create(
@@ -385,6 +387,8 @@ def add_member(*, room: BigRoom, invite: MemberInvite, by) -> RoomMembership:
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
         new = user is None
+        if new and not invite.full_name.strip():
+            raise SessionError({"full_name": "Enter their full name: they are new to the app"})
         if new:
             user = User.objects.create_user(email, None, full_name=invite.full_name.strip())
         if room.memberships.filter(user=user).exists():

@@ -209,7 +209,7 @@ def room_members(request: HttpRequest, room_id: int) -> HttpResponse:
             membership = services.add_member(room=room, invite=invite, by=request.user)
         except services.SessionError as error:
             for name, problem in error.problems.items():
-                form.add_error(name, problem)
+                form.add_error(name if name in form.fields else None, problem)
         else:
             messages.success(
                 request, f"{membership.user.full_name} was added and has been sent an email."

@@ -16,21 +16,31 @@ class NHSFormMixin:
         forms.Textarea: "nhsuk-textarea",
         forms.Select: "nhsuk-select",
         forms.RadioSelect: "",
+        forms.CheckboxSelectMultiple: "",
         forms.CheckboxInput: "nhsuk-checkboxes__input",
+        forms.ClearableFileInput: "nhsuk-file-upload",
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.nhs_style()
+
+    def nhs_style(self) -> None:
+        """Style every field not yet styled: forms that add fields after __init__ (one per
+        member, per agenda item) call this again once they have."""
         for name, field in self.fields.items():
             widget = field.widget
+            if widget.attrs.get("data-nhs"):
+                continue
+            widget.attrs["data-nhs"] = "1"
             widget.attrs.pop("autofocus", None)  # focus stays where the person put it
             # NHS style: say what to do, naming the field ("Enter your email address").
             label = str(field.label or name.replace("_", " ")).lower()
             verb = "Select" if isinstance(widget, forms.RadioSelect | forms.Select) else "Enter"
-            if (
-                field.error_messages.get("required")
-                == forms.Field.default_error_messages["required"]
-            ):
+            if isinstance(widget, forms.ClearableFileInput):
+                verb = "Choose a"
+            required = forms.Field.default_error_messages["required"]
+            if field.error_messages.get("required") == required:
                 field.error_messages["required"] = f"{verb} {label}"
             css = next(
                 (c for kind, c in self.CLASSES.items() if isinstance(widget, kind)), "nhsuk-input"
@@ -38,22 +48,29 @@ class NHSFormMixin:
             if css:
                 widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
             if field.help_text:
-                bound = self[name]
-                widget.attrs["aria-describedby"] = f"{bound.auto_id}-hint"
+                widget.attrs["aria-describedby"] = f"{self[name].auto_id}-hint"
 
     def full_clean(self):
         super().full_clean()
+        self._mark_errors()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self._mark_errors()
+
+    def _mark_errors(self) -> None:
+        """Point each field at its error message and give it the error style."""
         for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["aria-describedby"] = " ".join(
-                    filter(
-                        None, [widget.attrs.get("aria-describedby"), f"{self[name].auto_id}-error"]
-                    )
-                )
-                css = widget.attrs.get("class", "")
-                if css.startswith("nhsuk-") and "--error" not in css:
-                    widget.attrs["class"] = f"{css} {css.split()[0]}--error"
+            if name not in self.fields:
+                continue
+            widget = self.fields[name].widget
+            error_id = f"{self[name].auto_id}-error"
+            described = widget.attrs.get("aria-describedby", "")
+            if error_id not in described:
+                widget.attrs["aria-describedby"] = f"{described} {error_id}".strip()
+            css = widget.attrs.get("class", "")
+            if css.startswith("nhsuk-") and "--error" not in css:
+                widget.attrs["class"] = f"{css} {css.split()[0]}--error"
 
 
 class SignInForm(NHSFormMixin, AuthenticationForm):

@@ -13,4 +13,5 @@ def qr_svg(url: str, *, scale: int = 5) -> SafeString:
         title="QR code for the scoring link", border=2,
     )  # fmt: skip
     # segno writes only its own markup and the escaped title: safe to place in the page.
-    return mark_safe(buffer.getvalue().decode())
+    svg = buffer.getvalue().decode().replace("<svg ", '<svg role="img" ', 1)
+    return mark_safe(svg)

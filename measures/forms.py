@@ -179,6 +179,7 @@ class DataPointForm(NHSFormMixin, forms.Form):
             self.fields["numerator"] = NumberField(label=top)
             self.fields["denominator"] = NumberField(label=bottom)
         self.order_fields(["day", "value", "numerator", "denominator"])
+        self.nhs_style()
 
     def numbers(self) -> tuple[float, ...]:
         data = self.cleaned_data
@@ -283,6 +284,7 @@ class ColumnsForm(NHSFormMixin, forms.Form):
                 label=f"Column with the {name}", choices=choices, coerce=int
             )
         self.fields["header_row"].validators.append(MaxValueValidator(len(upload.rows)))
+        self.nhs_style()
 
     def columns(self) -> list[int]:
         return [self.cleaned_data[f"{name}_column"] for name in self.column_names]

@@ -67,9 +67,15 @@ def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transact
     person.type(page.get_by_label("Guests"), "3")
     person.check(page.get_by_role("group", name="Audit the lists (Bob Brown)").get_by_label("Done"))
     person.type(page.get_by_label("Notes and decisions"), "Agreed to test an early theatre slot.")
-    person.type(page.get_by_label("New action 1", exact=True), "Book the early slot")
+    person.type(
+        page.get_by_role("group", name="New action 1").get_by_label("What", exact=True),
+        "Book the early slot",
+    )
     person.choose(page.locator("#id_new_1_owner"), "Dana Dale")
-    person.type(page.get_by_label("New action 2", exact=True), "Ask for a Monday list")
+    person.type(
+        page.get_by_role("group", name="New action 2").get_by_label("What", exact=True),
+        "Ask for a Monday list",
+    )
     person.choose(page.locator("#id_new_2_owner"), "Bob Brown")
     person.type(page.get_by_label("Meeting evaluation scores"), "7 8 9 6 8")
     person.tap(page.get_by_role("button", name="Save the session"))

@@ -44,6 +44,12 @@ def _form(cast, **changes):
     return data
 
 
+NO_NEW_ACTIONS = {
+    "new_1_what": "", "new_1_due": "", "new_1_owner": "",
+    "new_2_what": "", "new_2_owner": "", "new_2_owner_text": "", "new_2_chaser": "",
+}  # fmt: skip
+
+
 def test_a_coach_logs_a_whole_session(coach, cast):
     response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast))
     assert response.status_code == 302
@@ -174,7 +180,7 @@ def test_notes_that_look_like_they_identify_a_patient_are_questioned(coach, cast
     response = coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast, notes=text))
     page = response.content.decode()
     assert response.status_code == 400
-    assert f"The notes and decisions {warning}" in page
+    assert f"What is in “Notes and decisions” {warning}" in page
     assert "I have checked: nothing here identifies a patient" in page
     assert not Session.objects.exists()
     confirmed = coach.post(
@@ -213,7 +219,7 @@ def test_attendance_and_evaluation_become_measures_of_the_room(coach, cast):
     coach.post(reverse("session_new", args=[cast.room.pk]), _form(cast))
     coach.post(
         reverse("session_new", args=[cast.room.pk]),
-        _form(cast, held_on="13/01/2026", scores="10 9", guests="0", new_1_what="", new_2_what=""),
+        _form(cast, held_on="13/01/2026", scores="10 9", guests="0", **NO_NEW_ACTIONS),
     )
     attendance = Measure.objects.get(room=cast.room, source="session_attendance")
     evaluation = Measure.objects.get(room=cast.room, source="session_evaluation")
@@ -295,8 +301,7 @@ def test_the_parking_lot_keeps_items_until_they_are_closed(coach, cast):
     first = cast.room.parking_lot.get(text="Discharge lounge hours")
     coach.post(
         url,
-        _form(cast, held_on="13/01/2026", new_1_what="", new_2_what="",
-              parking_closed=[str(first.pk)]),
+        _form(cast, held_on="13/01/2026", parking_closed=[str(first.pk)], **NO_NEW_ACTIONS),
     )  # fmt: skip
     first.refresh_from_db()
     assert first.closed_on == date(2026, 1, 13)
@@ -374,3 +379,17 @@ def test_a_member_from_another_organisation_reaches_the_room_and_nothing_else_of
     assert client.get(reverse("room_detail", args=[cast.room.pk])).status_code == 200
     assert client.get(reverse("room_detail", args=[second.pk])).status_code == 404
     assert "Stroke big room" not in client.get("/").content.decode()
+
+
+def test_a_half_filled_action_is_pointed_out_not_dropped(coach, cast):
+    response = coach.post(
+        reverse("session_new", args=[cast.room.pk]),
+        _form(cast, new_2_what="", new_2_owner_text="the theatre team"),
+    )
+    assert "New action 2: say what the action is" in response.content.decode()
+    assert not Session.objects.exists()
+
+
+def test_a_score_in_superscript_is_not_a_score():
+    with pytest.raises(ValueError, match="is not a score"):
+        parse_scores("7 ²")

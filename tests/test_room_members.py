@@ -81,3 +81,9 @@ def test_the_host_organisations_qi_lead_manages_the_team_but_members_do_not(clie
 def test_a_forged_invitation_is_refused(client, db):
     page = client.get(reverse("accept_invitation", args=["not-a-real-token"])).content.decode()
     assert "This invitation has expired or been used" in page
+
+
+def test_someone_new_needs_a_name(coach, cast):
+    response = _add(coach, cast, email="noname@example.org", full_name="")
+    assert "Enter their full name: they are new to the app" in response.content.decode()
+    assert not User.objects.filter(email="noname@example.org").exists()
