@@ -40,7 +40,7 @@ run: install assets
 	@echo ""
 	@echo "FCA big rooms is running at http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	FCA_SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite: in parallel, then the tests that stop or start shared services, alone.
 test: install assets /usr/bin/chromium

@@ -1,4 +1,5 @@
 from copy import copy
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -49,6 +50,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "sessions": sessions,
         "stages": BigRoom.Stage.choices,
         "stage_changes": room.stage_changes.select_related("changed_by"),
+        "status_changes": room.status_changes.select_related("changed_by"),
         "stalls": _with_notes(room),
         "parking": room.parking_lot.filter(closed_on__isnull=True),
         "is_partner": access.is_partner,
@@ -134,6 +136,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "agenda": session.agenda.all(),
         "actions": session.actions_raised.select_related("owner", "chaser"),
         "scores": list(session.evaluations.values_list("score", flat=True)),
+        "comments": [c for c in session.evaluations.values_list("comment", flat=True) if c],
         "roles": [
             (label, getattr(session, role)) for role, label in services.SESSION_ROLES.items()
         ],
@@ -528,7 +531,9 @@ def stall_note(request: HttpRequest, room_id: int) -> HttpResponse:
 def _with_notes(room) -> list[dict]:
     """Each stall flag with the latest note a coach gave it."""
     notes = {}
-    for note in room.stall_notes.select_related("created_by"):
+    # Context is for the stall at hand: a note from an earlier stall has had its day.
+    recent = timezone.now() - timedelta(days=28)
+    for note in room.stall_notes.filter(created_at__gte=recent).select_related("created_by"):
         notes.setdefault(note.kind, note)
     return [
         {"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in room.stalls()

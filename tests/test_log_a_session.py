@@ -211,6 +211,7 @@ def test_a_coach_moves_the_room_along_the_roadmap_and_stands_it_down(coach, cast
     page = coach.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
     assert 'aria-current="step">Testing (PDSA)' in page
     assert "Stood down for a while</strong> (Winter pressures)" in page
+    assert "stood down for a while (Winter pressures)" in page  # the journey keeps it
 
 
 def test_attendance_and_evaluation_become_measures_of_the_room(coach, cast):
