@@ -135,6 +135,17 @@ class BigRoom(models.Model):
             paused=self.paused_spans(),
         )
 
+    def stalls_with_context(self) -> list[dict]:
+        """Each stall flag with the latest note a coach gave it, while it is recent: a
+        note from an earlier stall has had its day."""
+        recent = timezone.now() - timedelta(days=28)
+        notes = {}
+        for note in self.stall_notes.filter(created_at__gte=recent).select_related("created_by"):
+            notes.setdefault(note.kind, note)
+        return [
+            {"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in self.stalls()
+        ]
+
     def stalls(self, today: date | None = None) -> list[cadence.Stall]:
         """Why the room looks stalled, in words; none for a room not meeting now."""
         if self.status != self.Status.ACTIVE:
@@ -358,6 +369,20 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room}, {self.held_on}"
+
+    def note_parts(self) -> list[dict]:
+        """The parts written as the meeting runs, each with its text and version: the
+        names the autosave and the plain form both use."""
+        return [
+            {"part": "patient_story", "label": "Patient story", "text": self.patient_story,
+             "version": self.story_version},
+            {"part": "notes", "label": "Notes and decisions", "text": self.notes,
+             "version": self.version},
+        ] + [
+            {"part": f"agenda-{item.pk}", "label": f"{item.order}. {item.title}",
+             "text": item.notes, "version": item.version}
+            for item in self.agenda.all()
+        ]  # fmt: skip
 
     def writable_by(self, user, access: "RoomAccess") -> bool:
         """Coaches write any session; whoever holds one of its roles writes this one."""

@@ -1,5 +1,4 @@
 from copy import copy
-from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -51,7 +50,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "stages": BigRoom.Stage.choices,
         "stage_changes": room.stage_changes.select_related("changed_by"),
         "status_changes": room.status_changes.select_related("changed_by"),
-        "stalls": _with_notes(room),
+        "stalls": room.stalls_with_context(),
         "parking": room.parking_lot.filter(closed_on__isnull=True),
         "is_partner": access.is_partner,
     }
@@ -367,16 +366,8 @@ def session_notes(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 def _parts(session, conflicts: dict) -> list[dict]:
-    parts = [
-        {"part": "patient_story", "label": "Patient story", "text": session.patient_story,
-         "version": session.story_version},
-        {"part": "notes", "label": "Notes and decisions", "text": session.notes,
-         "version": session.version},
-    ] + [
-        {"part": f"agenda-{item.pk}", "label": f"{item.order}. {item.title}", "text": item.notes,
-         "version": item.version}
-        for item in session.agenda.all()
-    ]  # fmt: skip
+    """The parts to show, with the other person's text beside any that clashed."""
+    parts = session.note_parts()
     for part in parts:
         if part["part"] in conflicts:
             clash = conflicts[part["part"]]
@@ -386,14 +377,11 @@ def _parts(session, conflicts: dict) -> list[dict]:
 
 def _posted_parts(request: HttpRequest, session) -> list[tuple[str, str, int]]:
     posted = []
-    for part in [
-        "patient_story",
-        "notes",
-        *[f"agenda-{pk}" for pk in session.agenda.values_list("pk", flat=True)],
-    ]:
-        version = request.POST.get(f"{part}__version", "")
-        if part in request.POST and version.isdigit():
-            posted.append((part, request.POST[part], int(version)))
+    for part in session.note_parts():
+        name = part["part"]
+        version = request.POST.get(f"{name}__version", "")
+        if name in request.POST and version.isdigit():
+            posted.append((name, request.POST[name], int(version)))
     return posted
 
 
@@ -526,15 +514,3 @@ def stall_note(request: HttpRequest, room_id: int) -> HttpResponse:
     else:
         messages.error(request, "Write the note to add to the flag.")
     return redirect("room_detail", room_id=room.pk)
-
-
-def _with_notes(room) -> list[dict]:
-    """Each stall flag with the latest note a coach gave it."""
-    notes = {}
-    # Context is for the stall at hand: a note from an earlier stall has had its day.
-    recent = timezone.now() - timedelta(days=28)
-    for note in room.stall_notes.filter(created_at__gte=recent).select_related("created_by"):
-        notes.setdefault(note.kind, note)
-    return [
-        {"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in room.stalls()
-    ]

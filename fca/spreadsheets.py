@@ -11,6 +11,9 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from fca.dates import parse_date
+from fca.numbers import parse_number
+
 MAX_ROWS = 50_000
 MAX_COLUMNS = 100
 MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: refuse one that swells past this
@@ -147,8 +150,6 @@ def column_letter(index: int) -> str:
 def guess_layout(rows: list[list[str]], numbers: int) -> tuple[int, list[int]]:
     """A first guess at the heading row (1-based; 0 for none) and the columns: the date's,
     then ``numbers`` numeric ones. The person can change both before anything is saved."""
-    from fca.dates import parse_date
-    from measures.paste import parse_number
 
     def kind(cell: str) -> str:
         if not cell:

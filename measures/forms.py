@@ -4,9 +4,10 @@ from django.core.validators import MaxValueValidator
 
 from fca.dates import parse_date
 from fca.forms import NHSFormMixin
+from fca.numbers import parse_number
 from fca.spreadsheets import column_letter
 from measures.models import Measure
-from measures.paste import PastedRow, PasteError, parse_number, parse_rows
+from measures.paste import PastedRow, PasteError, parse_rows
 
 
 class _ParsedField(forms.CharField):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from fca.dates import parse_date
 from fca.enqueue import enqueue_on_commit
 from fca.identifiers import identifier_problem
+from fca.numbers import parse_number
 from fca.spreadsheets import SpreadsheetError, column_letter, read_spreadsheet
 from measures import charts
 from measures.models import (
@@ -22,7 +23,6 @@ from measures.models import (
     MeasureUpload,
     Phase,
 )
-from measures.paste import parse_number
 
 logger = logging.getLogger(__name__)
 
@@ -483,3 +483,23 @@ def replace_data_points(*, measure: Measure, values: dict[date, float]) -> bool:
         )
         _mark_stale(measure)
     return True
+
+
+EXPORT_COLUMNS = (
+    "period", "value", "numerator", "denominator", "centre", "lower", "upper", "rule",
+    "point_type",
+)  # fmt: skip
+
+
+def export_rows(measure: Measure):
+    """The measure's data for a download: a heading, then each point with the centre line,
+    limits and signal its chart gave it (blank where the chart has not drawn it yet)."""
+    chart = ChartResult.objects.filter(measure=measure).only("result").first()
+    computed = {p["period"]: p for p in (chart.result.get("points", []) if chart else [])}
+    yield EXPORT_COLUMNS
+    for period, value, numerator, denominator in measure.points.order_by("period").values_list(
+        "period", "value", "numerator", "denominator"
+    ):
+        drawn = computed.get(period.isoformat(), {})
+        yield (period.isoformat(), value, numerator, denominator,
+               *(drawn.get(name) for name in EXPORT_COLUMNS[4:]))  # fmt: skip

@@ -216,29 +216,11 @@ def annotation_create(request: HttpRequest, measure_id: int) -> HttpResponse:
 def measure_csv(request: HttpRequest, measure_id: int) -> HttpResponse:
     """The chart's data as CSV: each point with its centre line, limits and signal."""
     measure, _ = get_measure_for_user(request.user, measure_id)
-    chart = getattr(measure, "chart", None)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(measure.name)}.csv"'
     writer = csv.writer(response)
-    writer.writerow(["period", "value", "numerator", "denominator", "centre", "lower",
-                     "upper", "rule", "point_type"])  # fmt: skip
-    computed = {p["period"]: p for p in (chart.result.get("points", []) if chart else [])}
-    for point in measure.points.order_by("period"):
-        row = computed.get(point.period.isoformat(), {})
-        writer.writerow(
-            safe_cell(cell)
-            for cell in (
-                point.period.isoformat(),
-                point.value,
-                point.numerator,
-                point.denominator,
-                row.get("centre"),
-                row.get("lower"),
-                row.get("upper"),
-                row.get("rule"),
-                row.get("point_type"),
-            )
-        )
+    for row in services.export_rows(measure):
+        writer.writerow(safe_cell(cell) for cell in row)
     return response
 
 

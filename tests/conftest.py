@@ -259,6 +259,14 @@ class AccessiblePage:
         self.page.goto(self.base_url + path)
         self.check()
 
+    def sign_in(self, email: str, next_path: str = "/", password: str = PASSWORD) -> None:
+        """Through the sign-in page, as a person does, then on to ``next_path``."""
+        self.goto(f"/account/sign-in/?next={next_path}")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.check()
+
     def check(self) -> None:
         """Run axe on the page as it is now."""
         self.page.wait_for_load_state("load")

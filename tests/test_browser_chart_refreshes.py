@@ -8,7 +8,6 @@ from django.db.models import F
 
 from measures import services
 from measures.models import DataPoint, Measure
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +22,7 @@ def test_the_measure_page_refreshes_itself_when_the_chart_is_ready(web, cast, tr
     Measure.objects.filter(pk=cast.measure.pk).update(data_version=F("data_version") + 1)
     page = web.page
 
-    web.goto(f"/account/sign-in/?next=/measures/{cast.measure.pk}/")
-    page.get_by_label("Email address").fill(cast.dana.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    web.check()
+    web.sign_in(cast.dana.email, f"/measures/{cast.measure.pk}/")
     assert page.get_by_test_id("recalculating").is_visible()
     assert "14 weekly points" in page.get_by_test_id("chart-summary").inner_text()
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from bigrooms.models import Action, BigRoom, Session
-from tests.conftest import PASSWORD, AccessiblePage
+from tests.conftest import AccessiblePage
 
 pytestmark = pytest.mark.browser
 
@@ -37,15 +37,6 @@ class Counted:
         self.typed += 1
 
 
-def _sign_in(web, email, next_path):
-    page = web.page
-    web.goto(f"/account/sign-in/?next={next_path}")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    web.check()
-
-
 def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transactional_db):
     today = timezone.localdate()
     BigRoom.objects.filter(pk=cast.room.pk).update(meeting_weekday=today.weekday())
@@ -55,7 +46,7 @@ def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transact
     )
     page = web.page
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(web, cast.alice.email, f"/rooms/{cast.room.pk}/")
+    web.sign_in(cast.alice.email, f"/rooms/{cast.room.pk}/")
 
     person = Counted(page)
     person.tap(page.get_by_role("link", name="Log a session"))
@@ -111,7 +102,7 @@ def test_a_coach_logs_a_whole_session_on_a_phone_in_few_taps(web, cast, transact
 
     page.get_by_role("button", name="Sign out").click()
     web.check()
-    _sign_in(web, cast.dana.email, "/actions/")
+    web.sign_in(cast.dana.email, "/actions/")
     assert page.get_by_test_id("my-action").first.inner_text().startswith("Book the early slot")
     page.get_by_test_id("my-action").first.get_by_role("button", name="Done").click()
     web.check()

@@ -2,18 +2,12 @@
 
 import pytest
 
-from tests.conftest import PASSWORD
-
 pytestmark = pytest.mark.browser
 
 
 def test_a_coach_sets_up_a_measure_and_uploads_a_spreadsheet(web, cast, transactional_db, tmp_path):
     page = web.page
-    web.goto(f"/account/sign-in/?next=/measures/{cast.measure.pk}/")
-    page.get_by_label("Email address").fill(cast.alice.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    web.check()
+    web.sign_in(cast.alice.email, f"/measures/{cast.measure.pk}/")
 
     page.get_by_role("link", name="Change the measure's definition, target or chart").click()
     web.check()

@@ -6,16 +6,9 @@ from datetime import date
 import pytest
 
 from bigrooms.services import screen_ticket
-from tests.conftest import PASSWORD, AccessiblePage
+from tests.conftest import AccessiblePage
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(accessible, email, next_path):
-    accessible.goto(f"/account/sign-in/?next={next_path}")
-    accessible.page.get_by_label("Email address").fill(email)
-    accessible.page.get_by_label("Password").fill(PASSWORD)
-    accessible.page.get_by_role("button", name="Sign in").click()
 
 
 def test_meeting_mode_driven_by_the_keyboard_and_by_a_second_device(
@@ -24,7 +17,7 @@ def test_meeting_mode_driven_by_the_keyboard_and_by_a_second_device(
     session = cast.room.sessions.create(held_on=date(2026, 1, 6))
     laptop = web.page
     laptop.set_viewport_size({"width": 1366, "height": 768})
-    _sign_in(web, cast.alice.email, f"/sessions/{session.pk}/meeting/")
+    web.sign_in(cast.alice.email, f"/sessions/{session.pk}/meeting/")
     web.check()
     item = laptop.get_by_test_id("current-item")
     assert item.inner_text() == "Patient story"
@@ -45,7 +38,7 @@ def test_meeting_mode_driven_by_the_keyboard_and_by_a_second_device(
 
     tablet_context = browser.new_context(viewport={"width": 820, "height": 1180})
     tablet = AccessiblePage(tablet_context.new_page(), web.base_url)
-    _sign_in(tablet, cast.alice.email, f"/sessions/{session.pk}/meeting/")
+    tablet.sign_in(cast.alice.email, f"/sessions/{session.pk}/meeting/")
     tablet.check()
     tablet.page.get_by_role("button", name="Next item").click()
     tablet.check()

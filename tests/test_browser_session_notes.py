@@ -10,21 +10,12 @@ from tests.conftest import PASSWORD, AccessiblePage
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(web, email, next_path):
-    page = web.page
-    web.goto(f"/account/sign-in/?next={next_path}")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    web.check()
-
-
 def test_notes_typed_offline_are_kept_and_saved_when_the_connection_returns(
     web, cast, transactional_db
 ):
     session = cast.room.sessions.create(held_on=date(2026, 1, 6))
     page = web.page
-    _sign_in(web, cast.alice.email, f"/sessions/{session.pk}/notes/")
+    web.sign_in(cast.alice.email, f"/sessions/{session.pk}/notes/")
     status = page.get_by_test_id("save-status")
     page.context.set_offline(True)
     page.get_by_label("Notes and decisions").fill("Agreed the early theatre slot")
@@ -40,7 +31,7 @@ def test_notes_typed_offline_are_kept_and_saved_when_the_connection_returns(
 def test_two_coaches_writing_the_same_part_see_both_versions(web, cast, transactional_db, browser):
     session = cast.room.sessions.create(held_on=date(2026, 1, 6), note_keeper=cast.bob)
     page = web.page
-    _sign_in(web, cast.alice.email, f"/sessions/{session.pk}/notes/")
+    web.sign_in(cast.alice.email, f"/sessions/{session.pk}/notes/")
 
     other = browser.new_context()
     bob = AccessiblePage(other.new_page(), web.base_url)
@@ -69,7 +60,7 @@ def test_a_session_form_keeps_what_was_typed_when_the_save_cannot_reach_the_serv
     web, cast, transactional_db
 ):
     page = web.page
-    _sign_in(web, cast.alice.email, f"/rooms/{cast.room.pk}/sessions/new/")
+    web.sign_in(cast.alice.email, f"/rooms/{cast.room.pk}/sessions/new/")
     page.get_by_label("Notes and decisions").fill("Typed in the basement")
     page.get_by_role("group", name="Bob Brown").get_by_label("Online").check()
     page.context.set_offline(True)
