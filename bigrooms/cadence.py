@@ -12,6 +12,7 @@ from functools import cache
 import holidays
 
 MISSED_FOR_A_STALL = 3
+PDSA_WEEKS_FOR_A_STALL = 8
 _SUBDIVISIONS = {
     "england": "ENG",
     "wales": "WLS",

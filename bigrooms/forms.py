@@ -1,23 +1,31 @@
 from django import forms
 
 from bigrooms.models import (
+    PDSA,
     Action,
     Attendance,
     BigRoom,
+    Driver,
     FiveVs,
+    GlobalAim,
     RoomMembership,
+    SpecificAim,
     Stakeholder,
+    Theme,
 )
 from bigrooms.services import (
     SESSION_ROLES,
     MemberInvite,
     NewAction,
+    PlanQuestion,
+    PlanTask,
     SessionRecord,
     parse_scores,
 )
+from fca.dates import format_date
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
-from measures.forms import DateField
+from measures.forms import DateField, NumberField
 
 NEW_ACTION_ROWS = 2
 ABSENT = "absent"
@@ -337,3 +345,311 @@ class StakeholderForm(NHSFormMixin, forms.ModelForm):
         model = Stakeholder
         fields = ["name", "organisation", "role", "involvement"]
         labels = {"involvement": "How they are involved"}
+
+
+# The Model for Improvement.
+
+BLANK_ROWS = 2
+
+
+class ThemeForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = Theme
+        fields = ["title", "source", "description"]
+        labels = {"title": "Theme", "description": "What it is about (optional)"}
+        help_texts = {"title": "For example: Delays to the first specialist review"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "Not one of them"), *Theme.Source.choices]
+        self.fields["source"].required = False
+
+
+class MultivoteForm(NHSFormMixin, forms.Form):
+    votes_each = forms.IntegerField(
+        label="Votes for each person",
+        help_text="Each person spreads this many votes over the themes, several on one if "
+        "they like. Three is usual.",
+        min_value=1,
+        max_value=20,
+        initial=3,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-2"}),
+    )
+
+
+class VoteForm(NHSFormMixin, forms.Form):
+    """One number per theme: how many of the person's votes it gets."""
+
+    def __init__(self, *args, themes, votes_each: int, given: dict[int, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.themes = list(themes)
+        for theme in self.themes:
+            self.fields[f"theme_{theme.pk}"] = forms.IntegerField(
+                label=theme.title, min_value=0, max_value=votes_each, required=False,
+                initial=given.get(theme.pk, 0),
+                widget=forms.NumberInput(
+                    attrs={"inputmode": "numeric", "class": "nhsuk-input--width-2"}
+                ),
+            )  # fmt: skip
+        self.nhs_style()
+
+    def counts(self) -> dict[int, int]:
+        return {t.pk: self.cleaned_data.get(f"theme_{t.pk}") or 0 for t in self.themes}
+
+
+class GlobalAimForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = GlobalAim
+        fields = ["theme", "where", "looks_like", "why"]
+        labels = {
+            "theme": "The theme it comes from",
+            "where": "Where",
+            "looks_like": "What it will look like",
+            "why": "Why it matters",
+        }
+        widgets = {
+            "where": forms.Textarea(attrs={"rows": 2}),
+            "looks_like": forms.Textarea(attrs={"rows": 3}),
+            "why": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["theme"].queryset = room.themes.all()
+        self.fields["theme"].empty_label = "None"
+        self.fields["theme"].required = False
+
+
+class SpecificAimForm(NHSFormMixin, forms.ModelForm):
+    target = NumberField(
+        label="How good",
+        help_text="The value the measure should reach, as a number: 80 for 80%",
+        error_messages={"required": "Enter how good, as a number, for example 80"},
+    )
+    target_on = DateField(
+        label="By when",
+        help_text="For example 31/03/2027",
+        error_messages={"required": "Enter by when, as a date, for example 31/03/2027"},
+    )
+
+    class Meta:
+        model = SpecificAim
+        fields = ["what", "measure", "target", "target_on", "theme"]
+        labels = {"measure": "Read on the measure"}
+        help_texts = {"what": "For example: Patients seen by a stroke specialist within 14 hours"}
+
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measure"].queryset = room.measures.all()
+        self.fields["measure"].empty_label = "Choose a measure"
+        self.fields["measure"].error_messages["required"] = (
+            "Choose the measure that shows the aim (add it to the room first if it is missing)"
+        )
+        self.fields["theme"].queryset = room.themes.all()
+        self.fields["theme"].empty_label = "None"
+        self.fields["theme"].required = False
+
+
+class DriverForm(NHSFormMixin, forms.Form):
+    title = forms.CharField(label="Driver", max_length=200)
+    parent = forms.ModelChoiceField(
+        label="Where it goes",
+        queryset=Driver.objects.none(),
+        required=False,
+        empty_label="Straight under the aim: a primary driver",
+        help_text="A secondary driver goes under the primary driver it feeds",
+    )
+
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = room.drivers.all()
+        self.fields["parent"].label_from_instance = lambda d: f"Under “{d.title}”"
+
+
+class ChangeIdeaForm(NHSFormMixin, forms.Form):
+    title = forms.CharField(label="Change idea", max_length=200)
+    description = forms.CharField(
+        label="More about it (optional)", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    drivers = forms.ModelMultipleChoiceField(
+        label="The drivers it works on",
+        help_text="Choose every driver it could move",
+        queryset=Driver.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, room, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["drivers"].queryset = room.drivers.all()
+
+
+class PlanForm(NHSFormMixin, forms.ModelForm):
+    """The Plan: objective, purpose, questions with predictions, who/what/when/where, tasks
+    and the measures that will tell. Rows for questions and tasks: the saved ones and two
+    blank ones."""
+
+    starts_on = DateField(label="Starts on")
+    ends_on = DateField(label="Ends on (optional)", required=False)
+
+    class Meta:
+        model = PDSA
+        fields = ["objective", "purpose", "scale", "what", "who", "where", "starts_on",
+                  "ends_on", "measures"]  # fmt: skip
+        labels = {"objective": "Objective", "measures": "The measures that will tell"}
+        help_texts = {
+            "objective": "What this cycle is for, in a sentence",
+            "measures": "The cycle shows on their charts as “started” at its start date",
+        }
+        widgets = {
+            "objective": forms.Textarea(attrs={"rows": 2}),
+            "what": forms.Textarea(attrs={"rows": 2}),
+            "purpose": forms.RadioSelect,
+            "measures": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, room, team, questions=(), tasks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measures"].queryset = room.measures.all()
+        self.fields["measures"].required = False
+        self.question_rows = []
+        for n, row in enumerate([*questions, *[None] * BLANK_ROWS], start=1):
+            self.fields[f"q_{n}_pk"] = forms.IntegerField(
+                widget=forms.HiddenInput, required=False, initial=row and row.pk
+            )
+            self.fields[f"q_{n}_question"] = forms.CharField(
+                label=f"Question {n}", max_length=300, required=False,
+                initial=row and row.question,
+            )  # fmt: skip
+            self.fields[f"q_{n}_prediction"] = forms.CharField(
+                label=f"Prediction for question {n}", required=False,
+                initial=row and row.prediction, widget=forms.Textarea(attrs={"rows": 2}),
+            )  # fmt: skip
+            self.question_rows.append(n)
+        owners = [("", "Nobody yet"), *((str(m.user_id), m.user.full_name) for m in team)]
+        self.task_rows = []
+        for n, row in enumerate([*tasks, *[None] * BLANK_ROWS], start=1):
+            self.fields[f"t_{n}_pk"] = forms.IntegerField(
+                widget=forms.HiddenInput, required=False, initial=row and row.pk
+            )
+            self.fields[f"t_{n}_task"] = forms.CharField(
+                label=f"Task {n}", max_length=300, required=False, initial=row and row.task
+            )
+            self.fields[f"t_{n}_owner"] = forms.TypedChoiceField(
+                label="Who", choices=owners, coerce=int, empty_value=None, required=False,
+                initial=row and row.owner_id,
+            )  # fmt: skip
+            self.fields[f"t_{n}_due"] = DateField(
+                label="By when", required=False,
+                initial=row and row.due_on and format_date(row.due_on),
+            )  # fmt: skip
+            self.fields[f"t_{n}_done"] = forms.BooleanField(
+                label="Done", required=False, initial=row and row.done
+            )
+            self.task_rows.append(n)
+        self.nhs_style()
+
+    def question_groups(self) -> list[dict]:
+        return [
+            {name: self[f"q_{n}_{name}"] for name in ("pk", "question", "prediction")}
+            for n in self.question_rows
+        ]
+
+    def task_groups(self) -> list[dict]:
+        return [
+            {name: self[f"t_{n}_{name}"] for name in ("pk", "task", "owner", "due", "done")}
+            for n in self.task_rows
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for n in self.question_rows:
+            if data.get(f"q_{n}_prediction") and not data.get(f"q_{n}_question"):
+                self.add_error(f"q_{n}_question", f"Enter question {n}, or clear its prediction")
+        for n in self.task_rows:
+            if (data.get(f"t_{n}_owner") or data.get(f"t_{n}_due")) and not data.get(f"t_{n}_task"):
+                self.add_error(f"t_{n}_task", f"Enter task {n}, or clear its owner and date")
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", "The end must be on or after the start")
+        return data
+
+    def plan(self) -> dict:
+        from bigrooms.services import PLAN_FIELDS
+
+        return {name: self.cleaned_data[name] for name in PLAN_FIELDS}
+
+    def questions(self) -> list[PlanQuestion]:
+        d = self.cleaned_data
+        return [
+            PlanQuestion(d[f"q_{n}_question"], d[f"q_{n}_prediction"], d[f"q_{n}_pk"])
+            for n in self.question_rows
+            if d.get(f"q_{n}_question")
+        ]
+
+    def tasks(self) -> list[PlanTask]:
+        d = self.cleaned_data
+        return [
+            PlanTask(
+                d[f"t_{n}_task"],
+                d[f"t_{n}_owner"],
+                d[f"t_{n}_due"],
+                d[f"t_{n}_done"],
+                d[f"t_{n}_pk"],
+            )  # fmt: skip
+            for n in self.task_rows
+            if d.get(f"t_{n}_task")
+        ]
+
+
+class DoForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = PDSA
+        fields = ["what_happened", "observations", "problems"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}
+        help_texts = {"what_happened": "Was the plan carried out? What was done differently?"}
+
+
+class StudyForm(NHSFormMixin, forms.Form):
+    """The result against each question's prediction, and what was learnt."""
+
+    learning = forms.CharField(
+        label="What was learnt", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = list(questions)
+        for n, question in enumerate(self.questions, start=1):
+            self.fields[f"result_{question.pk}"] = forms.CharField(
+                label=f"Result for question {n}: {question.question}",
+                help_text=f"Predicted: {question.prediction or 'no prediction was made'}",
+                initial=question.result, required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )  # fmt: skip
+        self.fields["learning"] = self.fields.pop("learning")  # after the results
+        self.nhs_style()
+
+    def result_fields(self) -> list:
+        return [self[f"result_{q.pk}"] for q in self.questions]
+
+    def results(self) -> dict[int, str]:
+        return {q.pk: self.cleaned_data[f"result_{q.pk}"] for q in self.questions}
+
+
+class ActForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = PDSA
+        fields = ["decision", "next_step"]
+        widgets = {"decision": forms.RadioSelect, "next_step": forms.Textarea(attrs={"rows": 2})}
+        labels = {"decision": "Adopt, adapt or abandon?", "next_step": "The next step"}
+        help_texts = {
+            "decision": "Adopt: keep the change as it is. Adapt: change it and test again. "
+            "Abandon: stop testing it.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = PDSA.Decision.choices
+        self.fields["decision"].required = False

@@ -170,7 +170,32 @@ class BigRoom(models.Model):
                     "overdue_actions", f"{overdue} action{'s' if overdue != 1 else ''} overdue"
                 )
             )
+        still = self.pdsa_standstill(today)
+        if still is not None:
+            flags.append(cadence.Stall("no_pdsa", still))
         return flags
+
+    TESTING_STAGES = ("testing", "standardise")
+
+    def pdsa_standstill(self, today: date) -> str | None:
+        """Why a room testing changes looks stuck: no PDSA cycle started or moved on for
+        eight weeks (counted from when it reached testing, if it has no cycles yet)."""
+        if self.stage not in self.TESTING_STAGES:
+            return None
+        last_move = self.pdsas.aggregate(models.Max("status_changed_on"))["status_changed_on__max"]
+        reached = (
+            self.stage_changes.filter(stage__in=self.TESTING_STAGES)
+            .order_by("-changed_on")
+            .values_list("changed_on", flat=True)
+            .first()
+        ) or self.created_at.date()
+        since = max(filter(None, (last_move, reached)))
+        weeks = (today - since).days // 7
+        if weeks < cadence.PDSA_WEEKS_FOR_A_STALL:
+            return None
+        if last_move is None:
+            return f"No PDSA cycle started in the {weeks} weeks since testing began"
+        return f"No PDSA cycle started or moved on for {weeks} weeks, since {format_date(since)}"
 
 
 class RoomMembership(models.Model):
@@ -233,6 +258,7 @@ class RoomAccess:
         can_read_notes: bool = False,
         can_manage_members: bool = False,
         is_partner: bool = False,
+        is_member: bool = False,
     ):
         self.can_read = can_read
         self.can_manage = can_manage
@@ -244,6 +270,8 @@ class RoomAccess:
         self.can_manage_members = can_manage_members
         # A patient or carer partner: pages open their plain-English explanations.
         self.is_partner = is_partner
+        # On the team (not a viewer): may vote in the room's multivotes.
+        self.is_member = is_member
 
     @classmethod
     def for_user(cls, room: BigRoom, user) -> "RoomAccess":
@@ -263,6 +291,7 @@ class RoomAccess:
                 can_read_notes=True,
                 can_manage_members=coach or room_qi_lead(room, user),
                 is_partner=membership.role == RoomMembership.Role.PARTNER,
+                is_member=membership.role != RoomMembership.Role.VIEWER,
             )
         org_role = (
             OrganisationMembership.objects.filter(user=user, organisation_id=room.host_id)
@@ -605,3 +634,296 @@ class StallNote(models.Model):
 
     def __str__(self) -> str:
         return self.note
+
+
+# The Model for Improvement: themes → aims → driver diagram → change ideas → PDSA ramps.
+
+
+class Theme(models.Model):
+    """Something the team could work on, found while building the big room (the 5Vs)."""
+
+    class Source(models.TextChoices):
+        VALUE = "value", "Value"
+        INVOLVE = "involve", "inVolve"
+        VISUALISATION = "visualisation", "Visualisation"
+        EVIDENCE = "evidence", "eVidence"
+        VISION = "vision", "Vision"
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="themes")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.CharField(
+        "which of the 5Vs it came from", max_length=15, choices=Source.choices, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "title"], name="theme_title_unique_in_room")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Multivote(models.Model):
+    """A multivote on the room's themes: each member spreads ``votes_each`` votes over
+    them. Closing it keeps the ranked result with its date, even if themes change later."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="multivotes")
+    votes_each = models.PositiveSmallIntegerField(
+        "votes for each person",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+    )
+    opened_on = models.DateField(default=timezone.localdate)
+    closed_on = models.DateField(null=True, blank=True)
+    # [{"theme_id", "title", "votes", "voters"}], highest first: kept as it was on the day.
+    result = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-opened_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Multivote of {format_date(self.opened_on)}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+
+class Vote(models.Model):
+    """How many of their votes one person gave one theme."""
+
+    multivote = models.ForeignKey(Multivote, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="votes")
+    count = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["multivote", "voter", "theme"], name="one_vote_row_per_theme"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} for {self.theme}"
+
+
+class GlobalAim(models.Model):
+    """What the room is trying to accomplish, in words: where, what it will look like, why."""
+
+    room = models.OneToOneField(BigRoom, on_delete=models.CASCADE, related_name="global_aim")
+    theme = models.ForeignKey(
+        Theme, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    where = models.TextField(help_text="The part of the pathway, and for whom")
+    looks_like = models.TextField(
+        "what it will look like", help_text="How things will be for patients and staff"
+    )
+    why = models.TextField("why it matters", help_text="For patients, families and staff")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.statement
+
+    @property
+    def statement(self) -> str:
+        return f"{self.where.strip().rstrip('.')}: {self.looks_like.strip().rstrip('.')}."
+
+
+class SpecificAim(models.Model):
+    """How the room will know: what, how good, by when, read on a named measure."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="specific_aims")
+    theme = models.ForeignKey(
+        Theme, on_delete=models.SET_NULL, null=True, blank=True, related_name="specific_aims"
+    )
+    what = models.CharField("what will improve", max_length=300)
+    # An aim must stay readable: a measure named by an aim cannot be deleted from under it.
+    measure = models.ForeignKey(
+        "measures.Measure", on_delete=models.PROTECT, related_name="specific_aims"
+    )
+    target = models.FloatField("how good")
+    target_on = models.DateField("by when")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["target_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class Driver(models.Model):
+    """A node of the driver diagram: a primary driver (no parent) or a secondary driver
+    under one. Nodes form a tree; services refuse a node under itself."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="drivers")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChangeIdea(models.Model):
+    """Something the team could change, serving one or more drivers, tested in PDSA ramps."""
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="change_ideas")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    drivers = models.ManyToManyField(Driver, blank=True, related_name="change_ideas")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Ramp(models.Model):
+    """A run of PDSA cycles testing one change idea, each building on the last."""
+
+    change_idea = models.ForeignKey(ChangeIdea, on_delete=models.CASCADE, related_name="ramps")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Ramp {self.pk} of {self.change_idea}"
+
+
+class PDSA(models.Model):
+    """One Plan-Do-Study-Act cycle, numbered within its ramp."""
+
+    class Status(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        DOING = "doing", "Doing"
+        STUDYING = "studying", "Studying"
+        ACTING = "acting", "Acting"
+        COMPLETE = "complete", "Complete"
+
+    class Purpose(models.TextChoices):
+        COLLECT = "collect", "Collect information"
+        DEVELOP = "develop", "Develop a change"
+        TEST = "test", "Test a change"
+        IMPLEMENT = "implement", "Implement a change"
+
+    class Decision(models.TextChoices):
+        ADOPT = "adopt", "Adopt"
+        ADAPT = "adapt", "Adapt"
+        ABANDON = "abandon", "Abandon"
+
+    # The room is the ramp's too: kept here so the room's lists and access need no joins.
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="pdsas")
+    ramp = models.ForeignKey(Ramp, on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+    status_changed_on = models.DateField(default=timezone.localdate)
+    # Plan
+    objective = models.TextField()
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.TEST)
+    scale = models.CharField(
+        max_length=200, blank=True, help_text="For example: one patient, one ward, one morning"
+    )
+    what = models.TextField("what will be done", blank=True)
+    who = models.CharField(max_length=200, blank=True)
+    where = models.CharField(max_length=200, blank=True)
+    starts_on = models.DateField("starts on")
+    ends_on = models.DateField("ends on", null=True, blank=True)
+    measures = models.ManyToManyField("measures.Measure", blank=True, related_name="pdsas")
+    # Do
+    what_happened = models.TextField(blank=True)
+    observations = models.TextField(blank=True)
+    problems = models.TextField("problems and surprises", blank=True)
+    # Study
+    learning = models.TextField("what was learnt", blank=True)
+    # Act
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    next_step = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ramp", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["ramp", "number"], name="pdsa_number_unique_in_ramp")
+        ]
+        verbose_name = "PDSA cycle"
+
+    def __str__(self) -> str:
+        return f"PDSA {self.number}: {self.objective[:60]}"
+
+    # The part of the record written at each status, and where "move on" goes from it.
+    PARTS = {"planning": "plan", "doing": "do", "studying": "study", "acting": "act"}
+    MOVES = {
+        "planning": "Save and move on to Do",
+        "doing": "Save and move on to Study",
+        "studying": "Save and move on to Act",
+        "acting": "Save and complete the cycle",
+    }
+
+    @property
+    def current_part(self) -> str | None:
+        return self.PARTS.get(self.status)
+
+    @property
+    def move_label(self) -> str:
+        return self.MOVES.get(self.status, "")
+
+    @property
+    def marker_text(self) -> str:
+        """How the cycle shows on a chart: when it started, never what it caused."""
+        return f"PDSA {self.number} started: {self.ramp.change_idea.title}"
+
+
+class PDSAQuestion(models.Model):
+    """A question the cycle should answer, the team's prediction, and (at Study) the result."""
+
+    pdsa = models.ForeignKey(PDSA, on_delete=models.CASCADE, related_name="questions")
+    question = models.CharField(max_length=300)
+    prediction = models.TextField(blank=True)
+    result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class PDSATask(models.Model):
+    """A task to get the cycle done: who, by when."""
+
+    pdsa = models.ForeignKey(PDSA, on_delete=models.CASCADE, related_name="tasks")
+    task = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_on = models.DateField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.task

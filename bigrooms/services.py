@@ -10,27 +10,38 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
 from bigrooms.models import (
+    PDSA,
     Action,
     AgendaItem,
     Attendance,
     BigRoom,
+    ChangeIdea,
+    Driver,
     Evaluation,
     FiveVs,
+    GlobalAim,
     MissedMeetingReminder,
+    Multivote,
     ParkingItem,
+    PDSAQuestion,
+    PDSATask,
+    Ramp,
     RoomMembership,
     RoomPhoto,
     Session,
+    SpecificAim,
     StageChange,
     Stakeholder,
     StatusChange,
+    Theme,
+    Vote,
 )
 from fca.dates import format_date
 
@@ -643,3 +654,348 @@ def add_meeting_action(*, session: Session, what: str, owner_text: str, by) -> A
         room=session.room, raised_in=session, what=what.strip(),
         owner_text=owner_text.strip(), chaser=by,
     )  # fmt: skip
+
+
+# The Model for Improvement: themes, multivotes, aims, the driver diagram, PDSA cycles.
+
+
+class ImprovementError(ValueError):
+    """What cannot be saved, field by field; what was already saved stays saved."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+class NeedsConfirming(ImprovementError):
+    """A move that is allowed, but that the person should confirm knowing why."""
+
+
+def add_theme(*, room: BigRoom, title: str, description: str = "", source: str = "") -> Theme:
+    title = title.strip()
+    if room.themes.filter(title__iexact=title).exists():
+        raise ImprovementError({"title": f"The room already has a theme called “{title}”"})
+    return Theme.objects.create(
+        room=room, title=title, description=description.strip(), source=source
+    )
+
+
+def open_multivote(*, room: BigRoom, votes_each: int, by) -> Multivote:
+    if room.multivotes.filter(closed_on__isnull=True).exists():
+        raise ImprovementError({"votes_each": "A multivote is already open: close it first"})
+    if room.themes.count() < 2:
+        raise ImprovementError({"votes_each": "Add at least two themes to vote on"})
+    return Multivote.objects.create(room=room, votes_each=votes_each, created_by=by)
+
+
+def cast_votes(*, multivote: Multivote, voter, counts: dict[int, int]) -> None:
+    """Replace this person's votes. They may give a theme several of their votes."""
+    if not multivote.is_open:
+        raise ImprovementError({"__all__": "This multivote has closed"})
+    themes = set(multivote.room.themes.values_list("pk", flat=True))
+    problems = {}
+    for theme_id, count in counts.items():
+        if theme_id not in themes:
+            problems[f"theme_{theme_id}"] = "That theme is not in this room"
+        elif count < 0:
+            problems[f"theme_{theme_id}"] = "Votes cannot be fewer than 0"
+    total = sum(count for count in counts.values() if count > 0)
+    if total > multivote.votes_each:
+        problems["__all__"] = f"You gave {total} votes: each person has {multivote.votes_each}"
+    if problems:
+        raise ImprovementError(problems)
+    with transaction.atomic():
+        multivote.votes.filter(voter=voter).delete()
+        Vote.objects.bulk_create(
+            Vote(multivote=multivote, voter=voter, theme_id=theme_id, count=count)
+            for theme_id, count in counts.items()
+            if count > 0
+        )
+
+
+def tally(multivote: Multivote) -> list[dict]:
+    """The themes ranked by votes (then by how many people voted for them), highest first;
+    the kept result once the vote has closed."""
+    if not multivote.is_open:
+        return multivote.result
+    rows = (
+        multivote.room.themes.annotate(
+            votes_given=Sum("votes__count", filter=Q(votes__multivote=multivote)),
+            voters=Count("votes", filter=Q(votes__multivote=multivote)),
+        )
+        .values("pk", "title", "votes_given", "voters")
+        .order_by("pk")
+    )
+    ranked = [
+        {"theme_id": r["pk"], "title": r["title"], "votes": r["votes_given"] or 0,
+         "voters": r["voters"]}
+        for r in rows
+    ]  # fmt: skip
+    return sorted(ranked, key=lambda r: (-r["votes"], -r["voters"]))
+
+
+def close_multivote(*, multivote: Multivote) -> Multivote:
+    with transaction.atomic():
+        multivote = Multivote.objects.select_for_update().get(pk=multivote.pk)
+        if multivote.is_open:
+            multivote.result = tally(multivote)
+            multivote.closed_on = timezone.localdate()
+            multivote.save(update_fields=["result", "closed_on"])
+    return multivote
+
+
+def save_global_aim(*, room: BigRoom, by, **fields) -> GlobalAim:
+    aim, _ = GlobalAim.objects.update_or_create(room=room, defaults={**fields, "updated_by": by})
+    return aim
+
+
+def save_specific_aim(*, room: BigRoom, aim: SpecificAim | None = None, **fields) -> SpecificAim:
+    """Add or change a specific aim: what, how good, by when, on one of the room's measures."""
+    measure = fields["measure"]
+    if measure.room_id != room.pk:
+        raise ImprovementError({"measure": "Choose one of this room's measures"})
+    aim = aim or SpecificAim(room=room)
+    for name, value in fields.items():
+        setattr(aim, name, value)
+    aim.save()
+    return aim
+
+
+def _under_itself(driver: Driver, parent: Driver | None) -> bool:
+    """Whether putting ``driver`` under ``parent`` would put it under itself."""
+    seen = set()
+    while parent is not None and parent.pk not in seen:
+        if parent.pk == driver.pk:
+            return True
+        seen.add(parent.pk)
+        parent = parent.parent
+    return False
+
+
+def save_driver(
+    *, room: BigRoom, title: str, parent: Driver | None, driver: Driver | None = None
+) -> Driver:
+    """Add a driver, or change one's words or where it sits. A driver cannot sit under
+    itself or under one of its own secondary drivers."""
+    if parent is not None and parent.room_id != room.pk:
+        raise ImprovementError({"parent": "Choose a driver of this room"})
+    if driver is not None and _under_itself(driver, parent):
+        where = "itself" if parent.pk == driver.pk else f"“{parent.title}”, which is under it"
+        raise ImprovementError(
+            {"parent": f"“{driver.title}” cannot go under {where}: choose another place"}
+        )
+    if driver is None:
+        last = room.drivers.filter(parent=parent).aggregate(Max("position"))["position__max"]
+        return Driver.objects.create(
+            room=room, title=title.strip(), parent=parent, position=(last or 0) + 1
+        )
+    driver.title, driver.parent = title.strip(), parent
+    driver.save(update_fields=["title", "parent"])
+    return driver
+
+
+def remove_driver(*, driver: Driver) -> None:
+    children = driver.children.count()
+    if children:
+        raise ImprovementError(
+            {"__all__": f"“{driver.title}” has {children} driver{'s' if children != 1 else ''} "
+             "under it: move or remove them first"}
+        )  # fmt: skip
+    driver.delete()
+
+
+def save_change_idea(
+    *, room: BigRoom, title: str, description: str, drivers, idea: ChangeIdea | None = None
+) -> ChangeIdea:
+    if any(d.room_id != room.pk for d in drivers):
+        raise ImprovementError({"drivers": "Choose drivers of this room"})
+    with transaction.atomic():
+        idea = idea or ChangeIdea(room=room)
+        idea.title, idea.description = title.strip(), description.strip()
+        idea.save()
+        idea.drivers.set(drivers)
+    return idea
+
+
+@dataclass
+class PlanQuestion:
+    question: str
+    prediction: str = ""
+    pk: int | None = None
+
+
+@dataclass
+class PlanTask:
+    task: str
+    owner_id: int | None = None
+    due_on: date | None = None
+    done: bool = False
+    pk: int | None = None
+
+
+PLAN_FIELDS = ("objective", "purpose", "scale", "what", "who", "where", "starts_on", "ends_on")
+DO_FIELDS = ("what_happened", "observations", "problems")
+
+
+def _redraw(pdsa: PDSA, before: set[int]) -> None:
+    from measures.services import mark_charts_stale
+
+    now = set(pdsa.measures.values_list("pk", flat=True))
+    mark_charts_stale(before | now)
+
+
+def _save_questions(pdsa: PDSA, questions: Sequence[PlanQuestion]) -> None:
+    kept = []
+    existing = {q.pk: q for q in pdsa.questions.all()}
+    for item in questions:
+        row = existing.get(item.pk) or PDSAQuestion(pdsa=pdsa)
+        row.question, row.prediction = item.question.strip(), item.prediction.strip()
+        row.save()
+        kept.append(row.pk)
+    pdsa.questions.exclude(pk__in=kept).delete()
+
+
+def _save_tasks(pdsa: PDSA, tasks: Sequence[PlanTask]) -> None:
+    kept = []
+    existing = {t.pk: t for t in pdsa.tasks.all()}
+    for item in tasks:
+        row = existing.get(item.pk) or PDSATask(pdsa=pdsa)
+        row.task, row.owner_id, row.due_on = item.task.strip(), item.owner_id, item.due_on
+        row.done = item.done
+        row.save()
+        kept.append(row.pk)
+    pdsa.tasks.exclude(pk__in=kept).delete()
+
+
+def start_pdsa(*, idea: ChangeIdea, plan: dict, questions=(), tasks=(), measures=(), by) -> PDSA:
+    """Start a new ramp for a change idea with its first cycle, in planning."""
+    if any(m.room_id != idea.room_id for m in measures):
+        raise ImprovementError({"measures": "Choose measures of this room"})
+    with transaction.atomic():
+        ramp = Ramp.objects.create(change_idea=idea)
+        pdsa = PDSA.objects.create(room_id=idea.room_id, ramp=ramp, number=1, created_by=by, **plan)
+        pdsa.measures.set(measures)
+        _save_questions(pdsa, questions)
+        _save_tasks(pdsa, tasks)
+        _redraw(pdsa, set())
+    return pdsa
+
+
+def save_plan(*, pdsa: PDSA, plan: dict, questions, tasks, measures) -> PDSA:
+    if any(m.room_id != pdsa.room_id for m in measures):
+        raise ImprovementError({"measures": "Choose measures of this room"})
+    with transaction.atomic():
+        before = set(pdsa.measures.values_list("pk", flat=True))
+        moved = plan["starts_on"] != pdsa.starts_on
+        for name, value in plan.items():
+            setattr(pdsa, name, value)
+        pdsa.save(update_fields=list(plan))
+        pdsa.measures.set(measures)
+        _save_questions(pdsa, questions)
+        _save_tasks(pdsa, tasks)
+        if moved or before != {m.pk for m in measures}:
+            _redraw(pdsa, before)
+    return pdsa
+
+
+def save_do(*, pdsa: PDSA, **fields: str) -> PDSA:
+    for name in DO_FIELDS:
+        setattr(pdsa, name, fields.get(name, "").strip())
+    pdsa.save(update_fields=list(DO_FIELDS))
+    return pdsa
+
+
+def save_study(*, pdsa: PDSA, results: dict[int, str], learning: str) -> PDSA:
+    with transaction.atomic():
+        for question in pdsa.questions.all():
+            if question.pk in results:
+                question.result = results[question.pk].strip()
+                question.save(update_fields=["result"])
+        pdsa.learning = learning.strip()
+        pdsa.save(update_fields=["learning"])
+    return pdsa
+
+
+def save_act(*, pdsa: PDSA, decision: str, next_step: str) -> PDSA:
+    pdsa.decision, pdsa.next_step = decision, next_step.strip()
+    pdsa.save(update_fields=["decision", "next_step"])
+    return pdsa
+
+
+def _blockers(pdsa: PDSA) -> dict[str, str]:
+    """What must be filled in before the cycle moves on from where it is."""
+    status = PDSA.Status
+    if pdsa.status == status.DOING and not pdsa.what_happened.strip():
+        return {"what_happened": "Say what happened before moving on to Study"}
+    if pdsa.status == status.STUDYING:
+        problems = {}
+        for i, question in enumerate(pdsa.questions.all(), start=1):
+            if not question.result.strip():
+                problems[f"result_{question.pk}"] = (
+                    f"Give the result for question {i}, “{question.question}”, against its "
+                    "prediction"
+                )
+        if not pdsa.learning.strip():
+            problems["learning"] = "Say what was learnt before moving on to Act"
+        return problems
+    if pdsa.status == status.ACTING and not pdsa.decision:
+        return {"decision": "Choose adopt, adapt or abandon before completing the cycle"}
+    return {}
+
+
+NEXT_STATUS = {
+    PDSA.Status.PLANNING: PDSA.Status.DOING,
+    PDSA.Status.DOING: PDSA.Status.STUDYING,
+    PDSA.Status.STUDYING: PDSA.Status.ACTING,
+    PDSA.Status.ACTING: PDSA.Status.COMPLETE,
+}
+
+
+def move_pdsa(*, pdsa: PDSA, confirmed: bool = False) -> PDSA:
+    """Move the cycle on one step: planning → doing → studying → acting → complete.
+
+    Study needs a result for every question and Act a decision. Moving to Do with a
+    question that has no prediction is allowed once confirmed: predicting is what makes it
+    a test, so the person is told which."""
+    if pdsa.status not in NEXT_STATUS:
+        raise ImprovementError({"__all__": "This cycle is complete"})
+    problems = _blockers(pdsa)
+    if problems:
+        raise ImprovementError(problems)
+    if pdsa.status == PDSA.Status.PLANNING and not confirmed:
+        questions = list(pdsa.questions.all())
+        unpredicted = [q.question for q in questions if not q.prediction.strip()]
+        if not questions:
+            raise NeedsConfirming({"__all__": "The plan has no questions, so no predictions"})
+        if unpredicted:
+            raise NeedsConfirming(
+                {"__all__": f"No prediction for {len(unpredicted)} of the {len(questions)} "
+                 f"questions: {'; '.join(unpredicted)}"}
+            )  # fmt: skip
+    pdsa.status = NEXT_STATUS[pdsa.status]
+    pdsa.status_changed_on = timezone.localdate()
+    pdsa.save(update_fields=["status", "status_changed_on"])
+    return pdsa
+
+
+def next_cycle(*, pdsa: PDSA, by) -> PDSA:
+    """The next cycle in the same ramp, filled from the last: its plan, its questions (to
+    predict again) and its measures; the objective starts from what the team said to do next."""
+    last = pdsa.ramp.cycles.order_by("-number").first()
+    if last.status != PDSA.Status.COMPLETE:
+        raise ImprovementError({"__all__": f"Complete PDSA {last.number} first"})
+    if last.decision == PDSA.Decision.ABANDON:
+        raise ImprovementError(
+            {"__all__": "This ramp's change was abandoned: start a new ramp from a change idea"}
+        )
+    plan = {name: getattr(last, name) for name in PLAN_FIELDS}
+    plan.update(objective=last.next_step or last.objective, starts_on=timezone.localdate(),
+                ends_on=None)  # fmt: skip
+    with transaction.atomic():
+        cycle = PDSA.objects.create(
+            room_id=last.room_id, ramp=last.ramp, number=last.number + 1, created_by=by, **plan
+        )
+        cycle.measures.set(last.measures.all())
+        _save_questions(cycle, [PlanQuestion(q.question) for q in last.questions.all()])
+        _redraw(cycle, set())
+    return cycle

@@ -3,7 +3,7 @@ from copy import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Case, Count, F, Prefetch, Q, Value, When
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,19 +11,47 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from bigrooms import services
+from bigrooms import diagram, services
 from bigrooms.forms import (
+    ActForm,
+    ChangeIdeaForm,
+    DoForm,
+    DriverForm,
     FiveVsForm,
+    GlobalAimForm,
     MemberForm,
+    MultivoteForm,
     PhotoForm,
+    PlanForm,
     RoomForm,
     ScoreForm,
     SessionForm,
+    SpecificAimForm,
     StakeholderForm,
+    StudyForm,
+    ThemeForm,
+    VoteForm,
 )
-from bigrooms.models import Action, BigRoom, StallNote
+from bigrooms.models import (
+    PDSA,
+    Action,
+    BigRoom,
+    ChangeIdea,
+    Driver,
+    GlobalAim,
+    Multivote,
+    RoomAccess,
+    SpecificAim,
+    StallNote,
+)
+from bigrooms.story import outline, story
 from fca import tokens
-from fca.access import get_action_for_user, get_big_room_for_user, get_session_for_user
+from fca.access import (
+    get_action_for_user,
+    get_big_room_for_user,
+    get_room_part_for_user,
+    get_session_for_user,
+)
 from fca.dates import format_date
 from fca.forms import IntegrationTokenForm
 from fca.identifiers import text_warnings
@@ -35,7 +63,14 @@ from fca.qr import qr_svg
 @require_GET
 def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
     room, access = get_big_room_for_user(request.user, room_id)
-    measures = room.measures.select_related("chart").defer("chart__figure").order_by("name")
+    kind_order = Case(
+        *(When(kind=k, then=Value(i)) for i, k in enumerate(("outcome", "process", "balancing")))
+    )
+    measures = (
+        room.measures.select_related("chart", "driver")
+        .defer("chart__figure")
+        .order_by(kind_order, "name")
+    )
     members = room.memberships.select_related("user").order_by("role", "user__full_name")
     # Newest first, said outright: an annotation's GROUP BY drops the model's ordering.
     sessions = room.sessions.annotate(
@@ -53,7 +88,10 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "stalls": room.stalls_with_context(),
         "parking": room.parking_lot.filter(closed_on__isnull=True),
         "is_partner": access.is_partner,
+        **story(room),
     }
+    if context["has_diagram"]:
+        context["diagram_svg"] = _diagram_svg(room, _diagram(room)[0])
     return render(request, "bigrooms/room_detail.html", context)
 
 
@@ -514,3 +552,420 @@ def stall_note(request: HttpRequest, room_id: int) -> HttpResponse:
     else:
         messages.error(request, "Write the note to add to the flag.")
     return redirect("room_detail", room_id=room.pk)
+
+
+# The Model for Improvement: themes, multivotes, aims, driver diagram, change ideas, PDSAs.
+
+
+def _add_problems(form, error: services.ImprovementError) -> None:
+    for name, problem in error.problems.items():
+        form.add_error(name if name in form.fields else None, problem)
+
+
+def _render(request, template: str, context: dict, *forms_shown) -> HttpResponse:
+    failed = any(form is not None and form.errors for form in forms_shown)
+    return render(request, template, context, status=400 if failed else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_themes(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The themes found while building the room, and the multivotes that ranked them."""
+    room, access = get_big_room_for_user(request.user, room_id, write=request.method == "POST")
+    form = ThemeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_theme(room=room, **form.cleaned_data)
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Theme added.")
+            return redirect("room_themes", room_id=room.pk)
+    context = {
+        "room": room, "access": access, "form": form, "vote_form": MultivoteForm(),
+        "themes": room.themes.annotate(aims=Count("specific_aims")),
+        "multivotes": room.multivotes.all(),
+    }  # fmt: skip
+    return _render(request, "bigrooms/themes.html", context, form)
+
+
+@login_required
+@require_POST
+def multivote_open(request: HttpRequest, room_id: int) -> HttpResponse:
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    form = MultivoteForm(request.POST)
+    if form.is_valid():
+        try:
+            vote = services.open_multivote(room=room, by=request.user, **form.cleaned_data)
+        except services.ImprovementError as error:
+            messages.error(request, error.problems["votes_each"])
+        else:
+            return redirect("multivote_detail", multivote_id=vote.pk)
+    else:
+        messages.error(request, form.errors["votes_each"][0])
+    return redirect("room_themes", room_id=room.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def multivote_detail(request: HttpRequest, multivote_id: int) -> HttpResponse:
+    """Vote (each member, from their own phone or the room's tablet), and the ranking."""
+    vote, access = get_room_part_for_user(request.user, Multivote, multivote_id)
+    if request.method == "POST" and not access.is_member:
+        raise PermissionDenied("Only the room's members vote")
+    given = dict(vote.votes.filter(voter=request.user).values_list("theme_id", "count"))
+    form = VoteForm(request.POST or None, themes=vote.room.themes.all(),
+                    votes_each=vote.votes_each, given=given)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cast_votes(multivote=vote, voter=request.user, counts=form.counts())
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Your votes are in.")
+            return redirect("multivote_detail", multivote_id=vote.pk)
+    voters = vote.votes.values("voter").distinct().count() if vote.is_open else None
+    context = {"vote": vote, "room": vote.room, "access": access, "form": form,
+               "ranking": services.tally(vote), "voters": voters, "given": given}  # fmt: skip
+    return _render(request, "bigrooms/multivote.html", context, form)
+
+
+@login_required
+@require_POST
+def multivote_close(request: HttpRequest, multivote_id: int) -> HttpResponse:
+    vote, _ = get_room_part_for_user(request.user, Multivote, multivote_id, write=True)
+    services.close_multivote(multivote=vote)
+    messages.success(request, "The multivote is closed and its result kept.")
+    return redirect("multivote_detail", multivote_id=vote.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_aims(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The global aim, in words, and the specific aims that say how the room will know."""
+    room, access = get_big_room_for_user(request.user, room_id, write=request.method == "POST")
+    aim = GlobalAim.objects.filter(room=room).first()
+    form = GlobalAimForm(request.POST or None, instance=copy(aim), room=room)
+    if request.method == "POST" and form.is_valid():
+        services.save_global_aim(room=room, by=request.user, **form.cleaned_data)
+        messages.success(request, "Global aim saved.")
+        return redirect("room_aims", room_id=room.pk)
+    specific = room.specific_aims.select_related("measure__chart", "theme")
+    context = {"room": room, "access": access, "form": form, "aim": aim, "specific": specific}
+    return _render(request, "bigrooms/aims.html", context, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def specific_aim_create(request: HttpRequest, room_id: int) -> HttpResponse:
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    return _specific_aim_form(request, room, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def specific_aim_edit(request: HttpRequest, aim_id: int) -> HttpResponse:
+    aim, _ = get_room_part_for_user(request.user, SpecificAim, aim_id, write=True)
+    return _specific_aim_form(request, aim.room, aim)
+
+
+def _specific_aim_form(request, room, aim) -> HttpResponse:
+    form = SpecificAimForm(request.POST or None, instance=copy(aim), room=room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_specific_aim(room=room, aim=aim, **form.cleaned_data)
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Specific aim saved.")
+            return redirect("room_aims", room_id=room.pk)
+    context = {"room": room, "form": form, "aim": aim}
+    return _render(request, "bigrooms/specific_aim_form.html", context, form)
+
+
+def _diagram(room: BigRoom):
+    """The room's driver diagram, laid out, with the drivers and ideas it was drawn from."""
+    drivers = list(room.drivers.all())
+    ideas = list(room.change_ideas.prefetch_related("drivers"))
+    aim = GlobalAim.objects.filter(room=room).first()
+    words = aim.statement if aim else "The aim is not written yet"
+    layout = diagram.layout(
+        words,
+        [diagram.Node(d.pk, d.parent_id, d.title) for d in drivers],
+        [diagram.Idea(i.pk, i.title, tuple(d.pk for d in i.drivers.all())) for i in ideas],
+    )
+    return layout, drivers, ideas, aim
+
+
+def _diagram_svg(room: BigRoom, layout) -> str:
+    return diagram.to_svg(
+        layout,
+        title=f"Driver diagram of {room.name}",
+        description="The aim on the left, its primary and secondary drivers, and the change "
+        "ideas on the right. The same diagram is written out as a list on this page.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def driver_diagram(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The driver diagram, drawn and as an outline; coaches add drivers and change ideas."""
+    room, access = get_big_room_for_user(request.user, room_id, write=request.method == "POST")
+    form = DriverForm(request.POST or None, room=room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_driver(room=room, **form.cleaned_data)
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Driver added.")
+            return redirect("driver_diagram", room_id=room.pk)
+    layout, drivers, ideas, aim = _diagram(room)
+    context = {
+        "room": room, "access": access, "form": form, "idea_form": ChangeIdeaForm(room=room),
+        "svg": _diagram_svg(room, layout), "outline": outline(drivers, ideas), "aim": aim,
+        "unplaced": [i for i in ideas if not i.drivers.all()],
+    }  # fmt: skip
+    return _render(request, "bigrooms/driver_diagram.html", context, form)
+
+
+@login_required
+@require_GET
+def driver_diagram_image(request: HttpRequest, room_id: int, kind: str) -> HttpResponse:
+    """The diagram to download, as SVG or PNG, for slides and the big room's wall."""
+    room, _ = get_big_room_for_user(request.user, room_id)
+    layout = _diagram(room)[0]
+    if kind == "png":
+        response = HttpResponse(diagram.to_png(layout), content_type="image/png")
+    else:
+        response = HttpResponse(_diagram_svg(room, layout), content_type="image/svg+xml")
+    filename = f"driver-diagram-room-{room.pk}.{kind}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def driver_edit(request: HttpRequest, driver_id: int) -> HttpResponse:
+    driver, _ = get_room_part_for_user(request.user, Driver, driver_id, write=True)
+    initial = {"title": driver.title, "parent": driver.parent_id}
+    form = DriverForm(request.POST or None, initial=initial, room=driver.room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_driver(room=driver.room, driver=driver, **form.cleaned_data)
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Driver saved.")
+            return redirect("driver_diagram", room_id=driver.room_id)
+    context = {"room": driver.room, "driver": driver, "form": form}
+    return _render(request, "bigrooms/driver_form.html", context, form)
+
+
+@login_required
+@require_POST
+def driver_remove(request: HttpRequest, driver_id: int) -> HttpResponse:
+    driver, _ = get_room_part_for_user(request.user, Driver, driver_id, write=True)
+    try:
+        services.remove_driver(driver=driver)
+    except services.ImprovementError as error:
+        messages.error(request, error.problems["__all__"])
+        return redirect("driver_edit", driver_id=driver.pk)
+    messages.success(request, f"“{driver.title}” was removed.")
+    return redirect("driver_diagram", room_id=driver.room_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_idea_create(request: HttpRequest, room_id: int) -> HttpResponse:
+    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    return _change_idea_form(request, room, None)
+
+
+def _change_idea_form(request, room, idea) -> HttpResponse:
+    initial = idea and {"title": idea.title, "description": idea.description,
+                        "drivers": list(idea.drivers.all())}  # fmt: skip
+    form = ChangeIdeaForm(request.POST or None, initial=initial, room=room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            idea = services.save_change_idea(room=room, idea=idea, **form.cleaned_data)
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, "Change idea saved.")
+            return redirect("driver_diagram", room_id=room.pk)
+    context = {"room": room, "form": form, "idea": idea}
+    return _render(request, "bigrooms/change_idea_form.html", context, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_idea_edit(request: HttpRequest, idea_id: int) -> HttpResponse:
+    idea, _ = get_room_part_for_user(request.user, ChangeIdea, idea_id, write=True)
+    return _change_idea_form(request, idea.room, idea)
+
+
+@login_required
+@require_GET
+def change_idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
+    """A change idea and its ramps: the cycles in order with their scale and decisions."""
+    idea, access = get_room_part_for_user(request.user, ChangeIdea, idea_id)
+    ramps = idea.ramps.prefetch_related(
+        Prefetch("cycles", queryset=PDSA.objects.order_by("number"))
+    )
+    context = {"room": idea.room, "idea": idea, "access": access, "ramps": ramps,
+               "drivers": idea.drivers.all()}  # fmt: skip
+    return render(request, "bigrooms/change_idea.html", context)
+
+
+def _plan_form(request, room, pdsa=None) -> PlanForm:
+    questions = list(pdsa.questions.all()) if pdsa else []
+    tasks = list(pdsa.tasks.all()) if pdsa else []
+    initial = None if pdsa else {"starts_on": format_date(timezone.localdate())}
+    return PlanForm(
+        request.POST or None, instance=copy(pdsa), initial=initial, room=room,
+        team=services.team(room), questions=questions, tasks=tasks,
+    )  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pdsa_create(request: HttpRequest, idea_id: int) -> HttpResponse:
+    """Plan the first cycle of a new ramp for a change idea."""
+    idea, _ = get_room_part_for_user(request.user, ChangeIdea, idea_id, write=True)
+    form = _plan_form(request, idea.room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pdsa = services.start_pdsa(
+                idea=idea, plan=form.plan(), questions=form.questions(), tasks=form.tasks(),
+                measures=list(form.cleaned_data["measures"]), by=request.user,
+            )  # fmt: skip
+        except services.ImprovementError as error:
+            _add_problems(form, error)
+        else:
+            messages.success(request, f"PDSA {pdsa.number} planned.")
+            return redirect("pdsa_detail", pdsa_id=pdsa.pk)
+    context = {"room": idea.room, "idea": idea, "form": form, "part": "plan"}
+    return _render(request, "bigrooms/pdsa_form.html", context, form)
+
+
+def _pdsa(request, pdsa_id: int, *, write: bool = False) -> tuple[PDSA, RoomAccess]:
+    return get_room_part_for_user(request.user, PDSA, pdsa_id, write=write)
+
+
+@login_required
+@require_GET
+def pdsa_detail(request: HttpRequest, pdsa_id: int) -> HttpResponse:
+    pdsa, access = _pdsa(request, pdsa_id)
+    pdsa = (
+        PDSA.objects.select_related("ramp__change_idea", "room")
+        .prefetch_related("measures", "questions", "tasks__owner")
+        .get(pk=pdsa.pk)
+    )
+    latest = pdsa.ramp.cycles.order_by("-number").values_list("number", flat=True).first()
+    context = {"room": pdsa.room, "pdsa": pdsa, "access": access,
+               "statuses": PDSA.Status.choices, "is_latest": latest == pdsa.number}  # fmt: skip
+    return render(request, "bigrooms/pdsa_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pdsa_edit(request: HttpRequest, pdsa_id: int, part: str) -> HttpResponse:
+    """Write one part of a cycle: plan, do, study or act. Saving always keeps what was
+    typed; "save and move on" then checks the part is complete enough to move."""
+    pdsa, _ = _pdsa(request, pdsa_id, write=True)
+    form = _part_form(request, pdsa, part)
+    if request.method == "POST" and form.is_valid():
+        _save_part(pdsa, part, form)
+        if "move" not in request.POST:
+            messages.success(request, "Saved.")
+            return redirect("pdsa_detail", pdsa_id=pdsa.pk)
+        try:
+            services.move_pdsa(pdsa=pdsa, confirmed="confirmed" in request.POST)
+        except services.NeedsConfirming as warning:
+            return render(request, "bigrooms/pdsa_confirm.html",
+                          {"room": pdsa.room, "pdsa": pdsa, "warning": warning})  # fmt: skip
+        except services.ImprovementError as error:
+            form = _part_form(request, pdsa, part)
+            form.is_valid()
+            _add_problems(form, error)
+            form.add_error(None, "Your changes are saved, but the cycle cannot move on yet")
+        else:
+            messages.success(request, f"Saved. The cycle is now {pdsa.get_status_display()}.")
+            return redirect("pdsa_detail", pdsa_id=pdsa.pk)
+    context = {"room": pdsa.room, "pdsa": pdsa, "idea": pdsa.ramp.change_idea,
+               "form": form, "part": part}  # fmt: skip
+    return _render(request, "bigrooms/pdsa_form.html", context, form)
+
+
+def _part_form(request, pdsa: PDSA, part: str):
+    data = request.POST or None
+    if part == "plan":
+        return _plan_form(request, pdsa.room, pdsa)
+    if part == "do":
+        return DoForm(data, instance=copy(pdsa))
+    if part == "study":
+        return StudyForm(data, questions=pdsa.questions.all(),
+                         initial={"learning": pdsa.learning})  # fmt: skip
+    return ActForm(data, instance=copy(pdsa))
+
+
+def _save_part(pdsa: PDSA, part: str, form) -> None:
+    if part == "plan":
+        services.save_plan(pdsa=pdsa, plan=form.plan(), questions=form.questions(),
+                           tasks=form.tasks(), measures=list(form.cleaned_data["measures"]))  # fmt: skip
+    elif part == "do":
+        services.save_do(pdsa=pdsa, **form.cleaned_data)
+    elif part == "study":
+        services.save_study(pdsa=pdsa, results=form.results(),
+                            learning=form.cleaned_data["learning"])  # fmt: skip
+    else:
+        services.save_act(pdsa=pdsa, **form.cleaned_data)
+
+
+@login_required
+@require_POST
+def pdsa_move(request: HttpRequest, pdsa_id: int) -> HttpResponse:
+    """Move the cycle on from its page; what is missing sends the person to that part."""
+    pdsa, _ = _pdsa(request, pdsa_id, write=True)
+    try:
+        services.move_pdsa(pdsa=pdsa, confirmed="confirmed" in request.POST)
+    except services.NeedsConfirming as warning:
+        return render(request, "bigrooms/pdsa_confirm.html",
+                      {"room": pdsa.room, "pdsa": pdsa, "warning": warning})  # fmt: skip
+    except services.ImprovementError as error:
+        for problem in error.problems.values():
+            messages.error(request, problem)
+    else:
+        messages.success(request, f"The cycle is now {pdsa.get_status_display()}.")
+    return redirect("pdsa_detail", pdsa_id=pdsa.pk)
+
+
+@login_required
+@require_POST
+def pdsa_next(request: HttpRequest, pdsa_id: int) -> HttpResponse:
+    pdsa, _ = _pdsa(request, pdsa_id, write=True)
+    try:
+        cycle = services.next_cycle(pdsa=pdsa, by=request.user)
+    except services.ImprovementError as error:
+        messages.error(request, error.problems["__all__"])
+        return redirect("pdsa_detail", pdsa_id=pdsa.pk)
+    messages.success(request, f"PDSA {cycle.number} started from PDSA {cycle.number - 1}.")
+    return redirect("pdsa_edit_plan", pdsa_id=cycle.pk)
+
+
+@login_required
+@require_GET
+def room_pdsas(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Every PDSA cycle of the room by status, and each change idea's ramps."""
+    room, access = get_big_room_for_user(request.user, room_id)
+    cycles = room.pdsas.select_related("ramp__change_idea").order_by("-starts_on", "-pk")
+    by_status = {value: [] for value, _ in PDSA.Status.choices}
+    for cycle in cycles:
+        by_status[cycle.status].append(cycle)
+    columns = [(label, by_status[value]) for value, label in PDSA.Status.choices]
+    ideas = room.change_ideas.prefetch_related(
+        Prefetch("ramps__cycles", queryset=PDSA.objects.order_by("number"))
+    )
+    context = {"room": room, "access": access, "columns": columns, "ideas": ideas}
+    return render(request, "bigrooms/room_pdsas.html", context)

@@ -123,3 +123,14 @@ def get_action_for_user(user, pk: int) -> Action:
     if user.pk not in (action.owner_id, action.chaser_id) and not access.can_manage:
         raise PermissionDenied("Only its owner, its chaser or a coach can change an action")
     return action
+
+
+def get_room_part_for_user(user, model, pk: int, *, write: bool = False):
+    """A part of a room's improvement work (a theme's multivote, an aim, a driver, a change
+    idea, a PDSA cycle) and the person's access to its room; ``write`` needs a coach."""
+    part = model.objects.select_related("room__host").filter(pk=pk).first()
+    if part is None:
+        raise Http404("No such page")
+    access = part.room.access_for(user)
+    _check(access, write=write, data=False)
+    return part, access

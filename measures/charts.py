@@ -392,19 +392,23 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
     if settings.target is not None and payload["points"]:
         x = [payload["points"][0]["period"], payload["points"][-1]["period"]]
         fig.add_trace(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))
-    for on, text in annotations:
+    for i, (on, text) in enumerate(annotations):
         fig.add_vline(x=on.isoformat(), line={"color": "#005eb8", "width": 1, "dash": "dot"})
+        # Stepped up in three rows, so notes a few points apart do not print over each other.
         fig.add_annotation(
             x=on.isoformat(),
             y=1,
             yref="paper",
-            text=html.escape(text[:40]),
+            yshift=18 * (i % 3),
+            text=html.escape(text if len(text) <= 40 else f"{text[:39]}…"),
+            hovertext=html.escape(text),
             showarrow=False,
             yanchor="bottom",
             font={"size": 12, "color": "#005eb8"},
         )
+    rows_of_notes = min(len(annotations), 3)
     fig.update_layout(
-        margin={"l": 56, "r": 16, "t": 32, "b": 48},
+        margin={"l": 56, "r": 16, "t": 32 + 18 * max(rows_of_notes - 1, 0), "b": 48},
         height=400,
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",

@@ -86,6 +86,23 @@ class Measure(models.Model):
     numerator_definition = models.TextField(blank=True)
     denominator_definition = models.TextField(blank=True)
     data_source = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who makes sure the data arrives",
+    )
+    # What the measure tells about: the aim (no driver) or one driver of the diagram.
+    driver = models.ForeignKey(
+        "bigrooms.Driver",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="measures",
+        verbose_name="linked to",
+    )
     target = models.FloatField(null=True, blank=True)
     # A new measure starts as a run chart; XmR or an attribute chart is offered from 20 points.
     chart_type = models.CharField(max_length=5, choices=ChartType.choices, default=ChartType.RUN)

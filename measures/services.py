@@ -47,6 +47,21 @@ def _mark_stale(measure: Measure) -> None:
     enqueue_on_commit(recompute_chart, measure.pk)
 
 
+def mark_charts_stale(measure_ids) -> None:
+    """Redraw these measures' charts: something drawn on them (a PDSA marker) changed."""
+    for measure in Measure.objects.filter(pk__in=set(measure_ids)).only("pk"):
+        _mark_stale(measure)
+
+
+def chart_markers(measure: Measure) -> list[tuple[date, str]]:
+    """What is drawn on the chart at a date: notes, and each PDSA cycle that names the
+    measure, at its start (a start, never a claim that it caused what follows)."""
+    notes = list(measure.annotations.values_list("on", "text"))
+    cycles = measure.pdsas.select_related("ramp__change_idea").order_by("starts_on", "pk")
+    notes += [(cycle.starts_on, cycle.marker_text) for cycle in cycles]
+    return sorted(notes, key=lambda note: note[0])
+
+
 def add_data_point(*, measure: Measure, day: date, numbers: tuple[float, ...]) -> DataPoint:
     """Save one period's value (or numerator and denominator). A period that already has
     one is refused, naming it."""
@@ -193,10 +208,9 @@ def compute_chart(measure: Measure) -> tuple[dict, dict]:
         )
     ]
     phase_starts = list(measure.phases.values_list("starts_on", flat=True))
-    notes = list(measure.annotations.values_list("on", "text"))
     settings = chart_settings(measure)
     payload = charts.compute(settings, rows, phase_starts)
-    return payload, charts.figure(settings, payload, notes)
+    return payload, charts.figure(settings, payload, chart_markers(measure))
 
 
 def store_chart(*, measure_id: int, data_version: int, result: dict, figure: dict) -> bool:

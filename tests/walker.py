@@ -16,6 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from PIL import Image
 
+from bigrooms.models import PDSA
 from bigrooms.services import scoring_ticket, screen_ticket
 from fca.models import User
 from fca.tokens import create_token
@@ -26,6 +27,7 @@ ROOM_READERS = {"alice", "bob", "dana", "quinn", "vera", "ada"}
 ROOM_COACHES = {"alice"}
 ROOM_DATA = {"alice", "dana"}
 ROOM_TEAM = {"alice", "quinn"}
+ROOM_MEMBERS = {"alice", "bob", "dana"}  # on the team: they vote in multivotes
 ROOM_NOTES = (
     ROOM_READERS - {"ada"}
 )  # the room's own working: not the academy's to read  # the coach, and the host organisation's QI lead
@@ -42,6 +44,9 @@ KINDS = {
     "room_notes": lambda role: "ok" if role in ROOM_NOTES else 403 if role in ROOM_READERS else 404,
     "room_members": lambda role: (
         "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404
+    ),
+    "room_vote": lambda role: (
+        "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404
     ),
 }
 
@@ -102,6 +107,30 @@ RULES = {
     "chart_status": {"GET": "room_read"},
     "add_point": {"GET": "room_read", "POST": "room_data"},
     "paste_points": {"GET": "room_read", "POST": "room_data"},
+    "room_themes": {"GET": "room_read", "POST": "room_manage"},
+    "multivote_open": {"POST": "room_manage"},
+    "multivote_detail": {"GET": "room_read", "POST": "room_vote"},
+    "multivote_close": {"POST": "room_manage"},
+    "room_aims": {"GET": "room_read", "POST": "room_manage"},
+    "specific_aim_create": {"GET": "room_manage", "POST": "room_manage"},
+    "specific_aim_edit": {"GET": "room_manage", "POST": "room_manage"},
+    "driver_diagram": {"GET": "room_read", "POST": "room_manage"},
+    "driver_diagram_svg": {"GET": "room_read"},
+    "driver_diagram_png": {"GET": "room_read"},
+    "driver_edit": {"GET": "room_manage", "POST": "room_manage"},
+    "driver_remove": {"POST": "room_manage"},
+    "change_idea_create": {"GET": "room_manage", "POST": "room_manage"},
+    "change_idea_detail": {"GET": "room_read"},
+    "change_idea_edit": {"GET": "room_manage", "POST": "room_manage"},
+    "pdsa_create": {"GET": "room_manage", "POST": "room_manage"},
+    "room_pdsas": {"GET": "room_read"},
+    "pdsa_detail": {"GET": "room_read"},
+    "pdsa_move": {"POST": "room_manage"},
+    "pdsa_next": {"POST": "room_manage"},
+    **{
+        f"pdsa_edit_{part}": {"GET": "room_manage", "POST": "room_manage"}
+        for part in ("plan", "do", "study", "act")
+    },
 }
 
 
@@ -132,8 +161,38 @@ def ids_for(cast) -> dict:
         "upload_id": cast.measure.uploads.create(
             filename="data.csv", rows=[["Week", "Hours"], ["2026-01-05", "30"]]
         ).pk,
+        **_improvement_ids(cast),
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
+    }
+
+
+def _improvement_ids(cast) -> dict:
+    """A theme's multivote, an aim, a driver under another, a change idea and a cycle."""
+    room = cast.room
+    for title in ("Delays at the front door", "Discharge before noon"):
+        room.themes.create(title=title)
+    primary = room.drivers.create(title="Early senior review")
+    idea = room.change_ideas.create(title="Consultant at the front door")
+    idea.drivers.add(primary)
+    room.drivers.create(title="Rota", parent=primary)
+    pdsa = PDSA.objects.create(
+        room=room,
+        ramp=idea.ramps.create(),
+        number=1,
+        objective="Try it",
+        starts_on=date(2026, 1, 5),
+    )
+    aim = room.specific_aims.create(
+        what="Seen within 14 hours", measure=cast.measure, target=80, target_on=date(2027, 3, 31)
+    )
+    return {
+        "multivote_id": room.multivotes.create(votes_each=3).pk,
+        "aim_id": aim.pk,
+        # A driver with one under it, so removing it is refused and the next role finds it.
+        "driver_id": primary.pk,
+        "idea_id": idea.pk,
+        "pdsa_id": pdsa.pk,
     }
 
 

@@ -112,3 +112,32 @@ def signal_words(point: dict) -> str:
     if point.get("point_type") == "common_cause":  # a run chart's IHI rules
         return _RUN_CHART_WORDS.get(rule, "")
     return f"{POINT_TYPE_WORDS[point['point_type']]}: {RULE_WORDS[rule]}"
+
+
+@register.simple_tag
+def sparkline(result: dict, width: int = 120, height: int = 32) -> SafeString:
+    """The last 26 points as a small line, its latest point marked in its signal colour.
+    Decorative: the value and icons beside it say the same in words."""
+    points = [p for p in (result or {}).get("points", []) if p.get("value") is not None][-26:]
+    if len(points) < 2:
+        return SafeString("")
+    values = [p["value"] for p in points]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (width - 6) / (len(values) - 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return 3 + i * step, height - 3 - (v - low) / span * (height - 6)
+
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(values)))
+    last_x, last_y = xy(len(values) - 1, values[-1])
+    colour = {"special_cause_improvement": BLUE, "special_cause_concern": ORANGE}.get(
+        points[-1].get("point_type", ""), "#425563"
+    )
+    return format_html(
+        '<svg class="app-sparkline" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" '
+        'viewBox="0 0 {} {}" aria-hidden="true" focusable="false">'
+        '<polyline points="{}" fill="none" stroke="#768692" stroke-width="1.5"/>'
+        '<circle cx="{}" cy="{}" r="3" fill="{}"/></svg>',
+        width, height, width, height, line, f"{last_x:.1f}", f"{last_y:.1f}", colour,
+    )  # fmt: skip
