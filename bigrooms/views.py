@@ -722,7 +722,7 @@ def driver_diagram(request: HttpRequest, room_id: int) -> HttpResponse:
             return redirect("driver_diagram", room_id=room.pk)
     layout, drivers, ideas, aim = _diagram(room)
     context = {
-        "room": room, "access": access, "form": form, "idea_form": ChangeIdeaForm(room=room),
+        "room": room, "access": access, "form": form, "idea_form": ChangeIdeaForm(room=room, auto_id="idea_%s"),
         "svg": _diagram_svg(room, layout), "outline": outline(drivers, ideas), "aim": aim,
         "unplaced": [i for i in ideas if not i.drivers.all()],
     }  # fmt: skip

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator
 
 from fca.dates import parse_date
@@ -106,6 +107,8 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
             "numerator_definition",
             "denominator_definition",
             "data_source",
+            "owner",
+            "driver",
             "chart_type",
             "screen_outliers",
             "rule_length",
@@ -134,6 +137,15 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        room = self.instance.room
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(room_memberships__room=room).order_by("full_name")
+        )
+        self.fields["owner"].label_from_instance = lambda user: user.full_name
+        self.fields["owner"].empty_label = "Nobody yet"
+        self.fields["driver"].queryset = room.drivers.all()
+        self.fields["driver"].empty_label = "The aim"
+        self.fields["driver"].help_text = "What the measure tells about: the aim, or a driver"
         allowed = Measure.CHARTS_FOR_SHAPE[Measure.Shape(self.instance.shape)]
         self.fields["chart_type"].choices = [
             (value, label) for value, label in Measure.ChartType.choices if value in allowed

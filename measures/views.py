@@ -70,6 +70,8 @@ def _render_measure(request, measure, access, status=200, **forms):
         "room": measure.room,
         "is_partner": access.is_partner,
         "phases": measure.phases.all(),
+        "notes": measure.annotations.all(),
+        "cycles": measure.pdsas.select_related("ramp__change_idea").order_by("starts_on", "pk"),
         "point_form": forms.get("point_form") or DataPointForm(measure=measure),
         "paste_form": forms.get("paste_form") or PasteForm(measure=measure),
         "phase_form": forms.get("phase_form") or PhaseForm(),
