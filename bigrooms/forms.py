@@ -22,6 +22,7 @@ from bigrooms.services import (
     SessionRecord,
     parse_scores,
 )
+from bigrooms.story import in_tree_order
 from fca.dates import format_date
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
@@ -463,8 +464,11 @@ class DriverForm(NHSFormMixin, forms.Form):
 
     def __init__(self, *args, room, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = room.drivers.all()
-        self.fields["parent"].label_from_instance = lambda d: f"Under “{d.title}”"
+        parent = self.fields["parent"]
+        parent.queryset = room.drivers.all()
+        parent.choices = [("", parent.empty_label)] + [
+            (d.pk, f"Under “{d.title}”") for d, _ in in_tree_order(list(parent.queryset))
+        ]
 
 
 class ChangeIdeaForm(NHSFormMixin, forms.Form):
@@ -482,7 +486,14 @@ class ChangeIdeaForm(NHSFormMixin, forms.Form):
 
     def __init__(self, *args, room, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["drivers"].queryset = room.drivers.all()
+        drivers = self.fields["drivers"]
+        drivers.queryset = room.drivers.all()
+        # In the diagram's order, each secondary driver saying which driver it is under.
+        parents = {d.pk: d.title for d in drivers.queryset}
+        drivers.choices = [
+            (d.pk, d.title if depth == 0 else f"{d.title} (under “{parents[d.parent_id]}”)")
+            for d, depth in in_tree_order(list(drivers.queryset))
+        ]
 
 
 class PlanForm(NHSFormMixin, forms.ModelForm):

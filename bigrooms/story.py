@@ -27,6 +27,21 @@ def outline(drivers: Sequence[Driver], ideas: Sequence[ChangeIdea]) -> list[dict
     return [branch(d, frozenset()) for d in children.get(None, [])]
 
 
+def in_tree_order(drivers: Sequence[Driver]) -> list[tuple[Driver, int]]:
+    """Each driver with its depth (0 for a primary), every driver followed by those under
+    it: the order people read the diagram in."""
+    rows: list[tuple[Driver, int]] = []
+
+    def walk(node: dict, depth: int) -> None:
+        rows.append((node["driver"], depth))
+        for child in node["children"]:
+            walk(child, depth + 1)
+
+    for node in outline(drivers, ()):
+        walk(node, 0)
+    return rows
+
+
 def pdsa_counts(room: BigRoom) -> list[tuple[str, str, int]]:
     """(status, label, how many) for each PDSA status, in order."""
     counts = dict.fromkeys(PDSA.Status.values, 0)

@@ -70,7 +70,7 @@ def test_a_coach_builds_a_driver_diagram_and_plans_a_cycle(web, cast, transactio
     for title, serves in ideas:
         page.get_by_label("Change idea", exact=True).fill(title)
         for driver in serves:
-            page.get_by_label(driver, exact=True).check()
+            page.get_by_label(driver).check()
         page.get_by_role("button", name="Add the change idea").click()
         web.check()
     assert Driver.objects.filter(parent__isnull=True).count() == 2

@@ -105,6 +105,8 @@ def load_demo() -> None:
             )
             _load_measures(room, trust["ods_code"])
             _load_sessions(room, people, year=trust["ods_code"] == "RF4")
+            if trust["ods_code"] == "RF4":
+                _load_story(room, people)
 
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
@@ -214,3 +216,130 @@ def _load_sessions(room: BigRoom, people: dict, *, year: bool) -> None:
             status="done" if held_on < weeks[-1] - timedelta(weeks=3) else "open",
         )
     refresh_session_measures(room=room)
+
+
+def _load_story(room: BigRoom, people: dict) -> None:
+    """The Model for Improvement, whole, through the same services a coach's pages use:
+    themes and a multivote, the aims, a driver diagram, change ideas, and PDSA ramps whose
+    starts show on the 4-hour chart. Months fall inside the demo's A&E data."""
+    from bigrooms import services
+    from bigrooms.models import PDSA, Multivote
+
+    if room.themes.exists():
+        return
+    coach, member = people["coach"], people["member"]
+    themes = {
+        title: services.add_theme(room=room, title=title, source=source)
+        for title, source in [
+            ("Ambulance handover delays", "evidence"),
+            ("Waits for a senior review", "value"),
+            ("Beds not ready until the afternoon", "vision"),
+        ]
+    }
+    vote = services.open_multivote(room=room, votes_each=3, by=coach)
+    titles = list(themes)
+    for voter, counts in ((coach, (1, 2, 0)), (member, (0, 2, 1))):
+        services.cast_votes(
+            multivote=vote, voter=voter,
+            counts={themes[t].pk: n for t, n in zip(titles, counts, strict=True)},
+        )  # fmt: skip
+    services.close_multivote(multivote=vote)
+    Multivote.objects.filter(pk=vote.pk).update(opened_on=date(2017, 9, 5),
+                                                closed_on=date(2017, 9, 5))  # fmt: skip
+    services.save_global_aim(
+        room=room, by=coach, theme=themes["Waits for a senior review"],
+        where="Everyone who comes to the emergency department at Queen's Hospital",
+        looks_like="People are seen, treated and admitted or sent home within four hours, "
+        "with a senior decision early in their stay",
+        why="Long waits in a crowded department harm patients, older people most, and leave "
+        "ambulances queuing outside when they are needed for 999 calls",
+    )  # fmt: skip
+    performance = room.measures.get(name="Patients seen within 4 hours")
+    services.save_specific_aim(
+        room=room, theme=themes["Waits for a senior review"], measure=performance,
+        what="Patients who leave the department within 4 hours of arriving", target=95.0,
+        target_on=date(2019, 3, 31),
+    )  # fmt: skip
+
+    def driver(title, parent=None):
+        return services.save_driver(room=room, title=title, parent=parent)
+
+    handover, review, flow = (
+        driver("Timely ambulance handover"), driver("Early senior review"),
+        driver("Flow out of the department"),
+    )  # fmt: skip
+    cohort = driver("Space and staff to receive ambulances", handover)
+    triage = driver("Senior assessment at the front door", review)
+    sdec = driver("Same day emergency care used to the full", flow)
+    noon = driver("Beds ready before noon", flow)
+
+    def idea(title, *drivers):
+        return services.save_change_idea(room=room, title=title, description="",
+                                         drivers=list(drivers))  # fmt: skip
+
+    idea("Ambulance cohort area staffed by a paramedic", cohort)
+    consultant = idea("Consultant-led triage in the morning peak", triage, sdec)
+    direct = idea("Direct referral from triage to same day emergency care", triage, sdec)
+    idea("Discharge lounge open from 8am", noon)
+    performance.driver, performance.owner = None, coach
+    performance.save(update_fields=["driver", "owner"])
+    room.measures.filter(name="A&E attendances").update(owner=member)
+
+    ramp = [
+        ("One weekday, medical patients only", date(2017, 10, 9), "adapt",
+         "Add surgical patients, and give the SDEC nurse the referral criteria card"),
+        ("Every weekday for two weeks, medical and surgical", date(2018, 1, 8), "adapt",
+         "Run it at weekends too, with the weekend SDEC rota"),
+        ("Seven days a week", date(2018, 4, 2), "adopt",
+         "Standard practice: in the triage protocol from May; audit monthly"),
+    ]  # fmt: skip
+    questions = [
+        services.PlanQuestion("How many triaged patients will go straight to SDEC?",
+                              "About one in ten"),
+        services.PlanQuestion("Will any need to come back to the department?", "Fewer than 1 in 20"),
+    ]  # fmt: skip
+    cycle = None
+    for n, (scale, starts_on, decision, next_step) in enumerate(ramp, start=1):
+        plan = {
+            "objective": "Send suitable patients from triage straight to same day emergency "
+            "care", "purpose": "test", "scale": scale, "what": "The triage nurse refers "
+            "using the SDEC criteria; the SDEC nurse accepts without a doctor's call",
+            "who": "Triage and SDEC nurses", "where": "ED triage and the SDEC unit",
+            "starts_on": starts_on, "ends_on": starts_on + timedelta(weeks=2),
+        }  # fmt: skip
+        if cycle is None:
+            cycle = services.start_pdsa(idea=direct, plan=plan, questions=questions,
+                                        measures=[performance], by=coach)  # fmt: skip
+        else:
+            cycle = services.next_cycle(pdsa=cycle, by=coach)
+            kept = [services.PlanQuestion(q.question, p.prediction, q.pk)
+                    for q, p in zip(cycle.questions.all(), questions, strict=True)]  # fmt: skip
+            services.save_plan(pdsa=cycle, plan=plan, questions=kept, tasks=[],
+                               measures=[performance])  # fmt: skip
+        services.move_pdsa(pdsa=cycle)
+        services.save_do(pdsa=cycle, what_happened="Ran as planned",
+                         observations="Referrals rose through the fortnight")  # fmt: skip
+        services.move_pdsa(pdsa=cycle)
+        services.save_study(
+            pdsa=cycle,
+            results={q.pk: f"{8 + 3 * n} in 100 went straight to SDEC; 2 came back"
+                     for q in cycle.questions.all()},
+            learning="Nurses refer with confidence once the criteria are on a card",
+        )  # fmt: skip
+        services.move_pdsa(pdsa=cycle)
+        services.save_act(pdsa=cycle, decision=decision, next_step=next_step)
+        services.move_pdsa(pdsa=cycle)
+    # A cycle under way on another idea, moved on recently, so the room is not stuck.
+    doing = services.start_pdsa(
+        idea=consultant, by=coach, measures=[performance],
+        plan={"objective": "Find out whether a consultant at triage from 8 to 12 shortens "
+              "the wait for a decision", "purpose": "test", "scale": "Two Mondays",
+              "what": "", "who": "Dr Khan", "where": "ED triage", "starts_on":
+              date(2018, 11, 5), "ends_on": None},
+        questions=[services.PlanQuestion("Will the median wait for a decision fall?",
+                                         "From about 90 to 45 minutes")],
+    )  # fmt: skip
+    services.move_pdsa(pdsa=doing)
+    PDSA.objects.filter(pk=doing.pk).update(
+        status_changed_on=timezone.localdate() - timedelta(weeks=2)
+    )
