@@ -14,6 +14,7 @@ from bigrooms.models import (
     Theme,
 )
 from bigrooms.services import (
+    PLAN_FIELDS,
     SESSION_ROLES,
     MemberInvite,
     NewAction,
@@ -23,7 +24,6 @@ from bigrooms.services import (
     parse_scores,
 )
 from bigrooms.story import in_tree_order
-from fca.dates import format_date
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
 from measures.forms import DateField, NumberField
@@ -538,7 +538,12 @@ class PlanForm(NHSFormMixin, forms.ModelForm):
                 initial=row and row.prediction, widget=forms.Textarea(attrs={"rows": 2}),
             )  # fmt: skip
             self.question_rows.append(n)
-        owners = [("", "Nobody yet"), *((str(m.user_id), m.user.full_name) for m in team)]
+        # The team, and whoever already owns a task though no longer on it: kept, not lost.
+        people = {m.user_id: m.user.full_name for m in team}
+        for task in tasks:
+            if task.owner_id and task.owner_id not in people:
+                people[task.owner_id] = task.owner.full_name
+        owners = [("", "Nobody yet"), *((str(pk), name) for pk, name in people.items())]
         self.task_rows = []
         for n, row in enumerate([*tasks, *[None] * BLANK_ROWS], start=1):
             self.fields[f"t_{n}_pk"] = forms.IntegerField(
@@ -548,15 +553,15 @@ class PlanForm(NHSFormMixin, forms.ModelForm):
                 label=f"Task {n}", max_length=300, required=False, initial=row and row.task
             )
             self.fields[f"t_{n}_owner"] = forms.TypedChoiceField(
-                label="Who", choices=owners, coerce=int, empty_value=None, required=False,
+                label=f"Task {n}: who", choices=owners, coerce=int, empty_value=None, required=False,
                 initial=row and row.owner_id,
             )  # fmt: skip
             self.fields[f"t_{n}_due"] = DateField(
-                label="By when", required=False,
-                initial=row and row.due_on and format_date(row.due_on),
+                label=f"Task {n}: by when", required=False,
+                initial=row and row.due_on,
             )  # fmt: skip
             self.fields[f"t_{n}_done"] = forms.BooleanField(
-                label="Done", required=False, initial=row and row.done
+                label=f"Task {n} is done", required=False, initial=row and row.done
             )
             self.task_rows.append(n)
         self.nhs_style()
@@ -587,8 +592,6 @@ class PlanForm(NHSFormMixin, forms.ModelForm):
         return data
 
     def plan(self) -> dict:
-        from bigrooms.services import PLAN_FIELDS
-
         return {name: self.cleaned_data[name] for name in PLAN_FIELDS}
 
     def questions(self) -> list[PlanQuestion]:

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bigrooms import cadence
@@ -175,7 +175,7 @@ class BigRoom(models.Model):
             flags.append(cadence.Stall("no_pdsa", still))
         return flags
 
-    TESTING_STAGES = ("testing", "standardise")
+    TESTING_STAGES = (Stage.TESTING, Stage.STANDARDISE)
 
     def pdsa_standstill(self, today: date) -> str | None:
         """Why a room testing changes looks stuck: no PDSA cycle started or moved on for
@@ -188,7 +188,7 @@ class BigRoom(models.Model):
             .order_by("-changed_on")
             .values_list("changed_on", flat=True)
             .first()
-        ) or self.created_at.date()
+        ) or timezone.localdate(self.created_at)
         since = max(filter(None, (last_move, reached)))
         weeks = (today - since).days // 7
         if weeks < cadence.PDSA_WEEKS_FOR_A_STALL:
@@ -622,7 +622,7 @@ class StallNote(models.Model):
     """A coach's context for a stall flag ("theatre closed for refurbishment")."""
 
     room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="stall_notes")
-    kind = models.CharField(max_length=20)  # the flag it explains: no_sessions, overdue_actions
+    kind = models.CharField(max_length=20)  # the flag it explains: no_sessions, no_pdsa, …
     note = models.CharField(max_length=300)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -687,6 +687,11 @@ class Multivote(models.Model):
 
     class Meta:
         ordering = ["-opened_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room"], condition=Q(closed_on__isnull=True), name="one_open_multivote"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Multivote of {format_date(self.opened_on)}"
@@ -748,9 +753,10 @@ class SpecificAim(models.Model):
         Theme, on_delete=models.SET_NULL, null=True, blank=True, related_name="specific_aims"
     )
     what = models.CharField("what will improve", max_length=300)
-    # An aim must stay readable: a measure named by an aim cannot be deleted from under it.
+    # An aim must stay readable: a measure named by an aim cannot be deleted from under it
+    # (RESTRICT, unlike PROTECT, still lets the whole room go).
     measure = models.ForeignKey(
-        "measures.Measure", on_delete=models.PROTECT, related_name="specific_aims"
+        "measures.Measure", on_delete=models.RESTRICT, related_name="specific_aims"
     )
     target = models.FloatField("how good")
     target_on = models.DateField("by when")
@@ -769,7 +775,7 @@ class Driver(models.Model):
 
     room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="drivers")
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children"
     )
     title = models.CharField(max_length=200)
     position = models.PositiveIntegerField(default=0)
@@ -885,6 +891,14 @@ class PDSA(models.Model):
     @property
     def current_part(self) -> str | None:
         return self.PARTS.get(self.status)
+
+    def reached(self, part: str) -> bool:
+        """Whether the cycle has got as far as ``part``: Study and Act are written once
+        the test has happened, so an untested cycle cannot show a decision."""
+        order = list(self.PARTS.values())
+        if self.status == self.Status.COMPLETE:
+            return True
+        return order.index(part) <= order.index(self.PARTS[self.status])
 
     @property
     def move_label(self) -> str:

@@ -685,13 +685,17 @@ def open_multivote(*, room: BigRoom, votes_each: int, by) -> Multivote:
         raise ImprovementError({"votes_each": "A multivote is already open: close it first"})
     if room.themes.count() < 2:
         raise ImprovementError({"votes_each": "Add at least two themes to vote on"})
-    return Multivote.objects.create(room=room, votes_each=votes_each, created_by=by)
+    try:
+        with transaction.atomic():
+            return Multivote.objects.create(room=room, votes_each=votes_each, created_by=by)
+    except IntegrityError:  # a double click: the constraint allows one open vote a room
+        raise ImprovementError(
+            {"votes_each": "A multivote is already open: close it first"}
+        ) from None
 
 
 def cast_votes(*, multivote: Multivote, voter, counts: dict[int, int]) -> None:
     """Replace this person's votes. They may give a theme several of their votes."""
-    if not multivote.is_open:
-        raise ImprovementError({"__all__": "This multivote has closed"})
     themes = set(multivote.room.themes.values_list("pk", flat=True))
     problems = {}
     for theme_id, count in counts.items():
@@ -705,6 +709,9 @@ def cast_votes(*, multivote: Multivote, voter, counts: dict[int, int]) -> None:
     if problems:
         raise ImprovementError(problems)
     with transaction.atomic():
+        # Locked, so votes and closing the vote happen one after the other.
+        if Multivote.objects.select_for_update().get(pk=multivote.pk).closed_on is not None:
+            raise ImprovementError({"__all__": "This multivote has closed"})
         multivote.votes.filter(voter=voter).delete()
         Vote.objects.bulk_create(
             Vote(multivote=multivote, voter=voter, theme_id=theme_id, count=count)
@@ -744,7 +751,13 @@ def close_multivote(*, multivote: Multivote) -> Multivote:
     return multivote
 
 
+def _check_theme(room: BigRoom, theme: Theme | None) -> None:
+    if theme is not None and theme.room_id != room.pk:
+        raise ImprovementError({"theme": "Choose one of this room's themes"})
+
+
 def save_global_aim(*, room: BigRoom, by, **fields) -> GlobalAim:
+    _check_theme(room, fields.get("theme"))
     aim, _ = GlobalAim.objects.update_or_create(room=room, defaults={**fields, "updated_by": by})
     return aim
 
@@ -754,6 +767,7 @@ def save_specific_aim(*, room: BigRoom, aim: SpecificAim | None = None, **fields
     measure = fields["measure"]
     if measure.room_id != room.pk:
         raise ImprovementError({"measure": "Choose one of this room's measures"})
+    _check_theme(room, fields.get("theme"))
     aim = aim or SpecificAim(room=room)
     for name, value in fields.items():
         setattr(aim, name, value)
@@ -779,6 +793,15 @@ def save_driver(
     itself or under one of its own secondary drivers."""
     if parent is not None and parent.room_id != room.pk:
         raise ImprovementError({"parent": "Choose a driver of this room"})
+    with transaction.atomic():
+        # One change to a room's tree at a time: two crossed moves cannot make a loop.
+        BigRoom.objects.select_for_update().filter(pk=room.pk).first()
+        if parent is not None:
+            parent = Driver.objects.get(pk=parent.pk)  # its place as it is now
+        return _place_driver(room=room, title=title, parent=parent, driver=driver)
+
+
+def _place_driver(*, room: BigRoom, title: str, parent: Driver | None, driver: Driver | None):
     if driver is not None and _under_itself(driver, parent):
         where = "itself" if parent.pk == driver.pk else f"“{parent.title}”, which is under it"
         raise ImprovementError(
@@ -795,11 +818,20 @@ def save_driver(
 
 
 def remove_driver(*, driver: Driver) -> None:
+    """Remove a driver nothing hangs on: no driver under it, no change idea or measure
+    linked to it (those would silently lose their place in the diagram)."""
     children = driver.children.count()
     if children:
         raise ImprovementError(
             {"__all__": f"“{driver.title}” has {children} driver{'s' if children != 1 else ''} "
              "under it: move or remove them first"}
+        )  # fmt: skip
+    linked = [f"the change idea “{i.title}”" for i in driver.change_ideas.all()]
+    linked += [f"the measure “{m.name}”" for m in driver.measures.all()]
+    if linked:
+        raise ImprovementError(
+            {"__all__": f"“{driver.title}” is linked to {', '.join(linked)}: link "
+             f"{'them' if len(linked) > 1 else 'it'} elsewhere first"}
         )  # fmt: skip
     driver.delete()
 
@@ -810,10 +842,19 @@ def save_change_idea(
     if any(d.room_id != room.pk for d in drivers):
         raise ImprovementError({"drivers": "Choose drivers of this room"})
     with transaction.atomic():
+        renamed = idea is not None and idea.title != title.strip()
         idea = idea or ChangeIdea(room=room)
         idea.title, idea.description = title.strip(), description.strip()
         idea.save()
         idea.drivers.set(drivers)
+        if renamed:  # its cycles' markers carry its name
+            from measures.services import mark_charts_stale
+
+            mark_charts_stale(
+                PDSA.measures.through.objects.filter(pdsa__ramp__change_idea=idea).values_list(
+                    "measure_id", flat=True
+                )
+            )
     return idea
 
 
@@ -951,12 +992,26 @@ NEXT_STATUS = {
 }
 
 
-def move_pdsa(*, pdsa: PDSA, confirmed: bool = False) -> PDSA:
+def move_pdsa(*, pdsa: PDSA, expected: str | None = None, confirmed: bool = False) -> PDSA:
     """Move the cycle on one step: planning → doing → studying → acting → complete.
 
     Study needs a result for every question and Act a decision. Moving to Do with a
     question that has no prediction is allowed once confirmed: predicting is what makes it
-    a test, so the person is told which."""
+    a test, so the person is told which. ``expected`` is the status the person saw: if
+    the cycle has moved since (a colleague, a double click), it is not moved again."""
+    with transaction.atomic():
+        locked = PDSA.objects.select_for_update().get(pk=pdsa.pk)
+        if expected and locked.status != expected:
+            raise ImprovementError(
+                {"__all__": f"This cycle is already at {locked.get_status_display()}: "
+                 "nothing was moved"}
+            )  # fmt: skip
+        _move(locked, confirmed)
+    pdsa.status, pdsa.status_changed_on = locked.status, locked.status_changed_on
+    return pdsa
+
+
+def _move(pdsa: PDSA, confirmed: bool) -> None:
     if pdsa.status not in NEXT_STATUS:
         raise ImprovementError({"__all__": "This cycle is complete"})
     problems = _blockers(pdsa)
@@ -975,13 +1030,18 @@ def move_pdsa(*, pdsa: PDSA, confirmed: bool = False) -> PDSA:
     pdsa.status = NEXT_STATUS[pdsa.status]
     pdsa.status_changed_on = timezone.localdate()
     pdsa.save(update_fields=["status", "status_changed_on"])
-    return pdsa
 
 
 def next_cycle(*, pdsa: PDSA, by) -> PDSA:
     """The next cycle in the same ramp, filled from the last: its plan, its questions (to
     predict again) and its measures; the objective starts from what the team said to do next."""
-    last = pdsa.ramp.cycles.order_by("-number").first()
+    with transaction.atomic():
+        # Locked: a double click starts one next cycle, not two.
+        Ramp.objects.select_for_update().get(pk=pdsa.ramp_id)
+        return _next_cycle(pdsa.ramp.cycles.order_by("-number").first(), by)
+
+
+def _next_cycle(last: PDSA, by) -> PDSA:
     if last.status != PDSA.Status.COMPLETE:
         raise ImprovementError({"__all__": f"Complete PDSA {last.number} first"})
     if last.decision == PDSA.Decision.ABANDON:
@@ -991,11 +1051,10 @@ def next_cycle(*, pdsa: PDSA, by) -> PDSA:
     plan = {name: getattr(last, name) for name in PLAN_FIELDS}
     plan.update(objective=last.next_step or last.objective, starts_on=timezone.localdate(),
                 ends_on=None)  # fmt: skip
-    with transaction.atomic():
-        cycle = PDSA.objects.create(
-            room_id=last.room_id, ramp=last.ramp, number=last.number + 1, created_by=by, **plan
-        )
-        cycle.measures.set(last.measures.all())
-        _save_questions(cycle, [PlanQuestion(q.question) for q in last.questions.all()])
-        _redraw(cycle, set())
+    cycle = PDSA.objects.create(
+        room_id=last.room_id, ramp=last.ramp, number=last.number + 1, created_by=by, **plan
+    )
+    cycle.measures.set(last.measures.all())
+    _save_questions(cycle, [PlanQuestion(q.question) for q in last.questions.all()])
+    _redraw(cycle, set())
     return cycle

@@ -3,6 +3,8 @@ the room page tells (aim, diagram, measures, PDSA cycles by status)."""
 
 from collections.abc import Sequence
 
+from django.db.models import Count
+
 from bigrooms.models import PDSA, BigRoom, ChangeIdea, Driver, GlobalAim
 
 
@@ -45,8 +47,8 @@ def in_tree_order(drivers: Sequence[Driver]) -> list[tuple[Driver, int]]:
 def pdsa_counts(room: BigRoom) -> list[tuple[str, str, int]]:
     """(status, label, how many) for each PDSA status, in order."""
     counts = dict.fromkeys(PDSA.Status.values, 0)
-    for status in room.pdsas.values_list("status", flat=True):
-        counts[status] += 1
+    for row in room.pdsas.values("status").annotate(n=Count("pk")).order_by():
+        counts[row["status"]] = row["n"]
     return [(value, label, counts[value]) for value, label in PDSA.Status.choices]
 
 
@@ -54,13 +56,14 @@ def story(room: BigRoom) -> dict:
     """What the room page shows of the Model for Improvement."""
     return {
         "aim": GlobalAim.objects.filter(room=room).select_related("theme").first(),
-        "specific_aims": room.specific_aims.select_related("measure__chart"),
+        "specific_aims": room.specific_aims.select_related("measure__chart").defer(
+            "measure__chart__figure"
+        ),
         "pdsa_counts": pdsa_counts(room),
         "pdsas_running": room.pdsas.exclude(status=PDSA.Status.COMPLETE)
         .select_related("ramp__change_idea")
-        .order_by("starts_on", "pk"),
+        .order_by("starts_on", "pk")[:10],
         "pdsas_done": room.pdsas.filter(status=PDSA.Status.COMPLETE)
         .select_related("ramp__change_idea")
         .order_by("-status_changed_on", "-pk")[:5],
-        "has_diagram": room.drivers.exists() or room.change_ideas.exists(),
     }

@@ -90,8 +90,9 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "is_partner": access.is_partner,
         **story(room),
     }
-    if context["has_diagram"]:
-        context["diagram_svg"] = _diagram_svg(room, _diagram(room)[0])
+    layout, drivers, ideas, _ = _diagram(room, context["aim"])
+    if drivers or ideas:
+        context["diagram_svg"] = _diagram_svg(room, layout, where_listed=LISTED_IN_APP)
     return render(request, "bigrooms/room_detail.html", context)
 
 
@@ -581,29 +582,31 @@ def room_themes(request: HttpRequest, room_id: int) -> HttpResponse:
         else:
             messages.success(request, "Theme added.")
             return redirect("room_themes", room_id=room.pk)
+    return _themes_page(request, room, access, form, MultivoteForm())
+
+
+def _themes_page(request, room, access, form, vote_form) -> HttpResponse:
     context = {
-        "room": room, "access": access, "form": form, "vote_form": MultivoteForm(),
+        "room": room, "access": access, "form": form, "vote_form": vote_form,
         "themes": room.themes.annotate(aims=Count("specific_aims")),
         "multivotes": room.multivotes.all(),
     }  # fmt: skip
-    return _render(request, "bigrooms/themes.html", context, form)
+    return _render(request, "bigrooms/themes.html", context, form, vote_form)
 
 
 @login_required
 @require_POST
 def multivote_open(request: HttpRequest, room_id: int) -> HttpResponse:
-    room, _ = get_big_room_for_user(request.user, room_id, write=True)
+    room, access = get_big_room_for_user(request.user, room_id, write=True)
     form = MultivoteForm(request.POST)
     if form.is_valid():
         try:
             vote = services.open_multivote(room=room, by=request.user, **form.cleaned_data)
         except services.ImprovementError as error:
-            messages.error(request, error.problems["votes_each"])
+            _add_problems(form, error)
         else:
             return redirect("multivote_detail", multivote_id=vote.pk)
-    else:
-        messages.error(request, form.errors["votes_each"][0])
-    return redirect("room_themes", room_id=room.pk)
+    return _themes_page(request, room, access, ThemeForm(), form)
 
 
 @login_required
@@ -650,7 +653,9 @@ def room_aims(request: HttpRequest, room_id: int) -> HttpResponse:
         services.save_global_aim(room=room, by=request.user, **form.cleaned_data)
         messages.success(request, "Global aim saved.")
         return redirect("room_aims", room_id=room.pk)
-    specific = room.specific_aims.select_related("measure__chart", "theme")
+    specific = room.specific_aims.select_related("measure__chart", "theme").defer(
+        "measure__chart__figure"
+    )
     context = {"room": room, "access": access, "form": form, "aim": aim, "specific": specific}
     return _render(request, "bigrooms/aims.html", context, form)
 
@@ -683,11 +688,11 @@ def _specific_aim_form(request, room, aim) -> HttpResponse:
     return _render(request, "bigrooms/specific_aim_form.html", context, form)
 
 
-def _diagram(room: BigRoom):
+def _diagram(room: BigRoom, aim: GlobalAim | None = None):
     """The room's driver diagram, laid out, with the drivers and ideas it was drawn from."""
     drivers = list(room.drivers.all())
     ideas = list(room.change_ideas.prefetch_related("drivers"))
-    aim = GlobalAim.objects.filter(room=room).first()
+    aim = aim or GlobalAim.objects.filter(room=room).first()
     words = aim.statement if aim else "The aim is not written yet"
     layout = diagram.layout(
         words,
@@ -697,13 +702,18 @@ def _diagram(room: BigRoom):
     return layout, drivers, ideas, aim
 
 
-def _diagram_svg(room: BigRoom, layout) -> str:
+def _diagram_svg(room: BigRoom, layout, *, where_listed: str) -> str:
     return diagram.to_svg(
         layout,
         title=f"Driver diagram of {room.name}",
         description="The aim on the left, its primary and secondary drivers, and the change "
-        "ideas on the right. The same diagram is written out as a list on this page.",
+        f"ideas on the right. {where_listed}",
     )
+
+
+# A PNG is drawn on request: bounded, so a huge diagram cannot tie up the server.
+PNG_MAX_PIXELS = 24_000_000
+LISTED_IN_APP = "The driver diagram page of the room writes it out as a list."
 
 
 @login_required
@@ -723,7 +733,9 @@ def driver_diagram(request: HttpRequest, room_id: int) -> HttpResponse:
     layout, drivers, ideas, aim = _diagram(room)
     context = {
         "room": room, "access": access, "form": form, "idea_form": ChangeIdeaForm(room=room, auto_id="idea_%s"),
-        "svg": _diagram_svg(room, layout), "outline": outline(drivers, ideas), "aim": aim,
+        "svg": _diagram_svg(room, layout, where_listed="The same diagram is written out as a "
+                            "list below it."),
+        "outline": outline(drivers, ideas), "aim": aim,
         "unplaced": [i for i in ideas if not i.drivers.all()],
     }  # fmt: skip
     return _render(request, "bigrooms/driver_diagram.html", context, form)
@@ -736,9 +748,11 @@ def driver_diagram_image(request: HttpRequest, room_id: int, kind: str) -> HttpR
     room, _ = get_big_room_for_user(request.user, room_id)
     layout = _diagram(room)[0]
     if kind == "png":
-        response = HttpResponse(diagram.to_png(layout), content_type="image/png")
+        scale = min(2.0, (PNG_MAX_PIXELS / (layout.width * layout.height)) ** 0.5)
+        response = HttpResponse(diagram.to_png(layout, scale=scale), content_type="image/png")
     else:
-        response = HttpResponse(_diagram_svg(room, layout), content_type="image/svg+xml")
+        svg = _diagram_svg(room, layout, where_listed=LISTED_IN_APP)
+        response = HttpResponse(svg, content_type="image/svg+xml")
     filename = f"driver-diagram-room-{room.pk}.{kind}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -820,7 +834,7 @@ def change_idea_detail(request: HttpRequest, idea_id: int) -> HttpResponse:
 
 def _plan_form(request, room, pdsa=None) -> PlanForm:
     questions = list(pdsa.questions.all()) if pdsa else []
-    tasks = list(pdsa.tasks.all()) if pdsa else []
+    tasks = list(pdsa.tasks.select_related("owner")) if pdsa else []
     initial = None if pdsa else {"starts_on": format_date(timezone.localdate())}
     return PlanForm(
         request.POST or None, instance=copy(pdsa), initial=initial, room=room,
@@ -864,7 +878,8 @@ def pdsa_detail(request: HttpRequest, pdsa_id: int) -> HttpResponse:
     )
     latest = pdsa.ramp.cycles.order_by("-number").values_list("number", flat=True).first()
     context = {"room": pdsa.room, "pdsa": pdsa, "access": access,
-               "statuses": PDSA.Status.choices, "is_latest": latest == pdsa.number}  # fmt: skip
+               "statuses": PDSA.Status.choices, "is_latest": latest == pdsa.number,
+               "parts_open": {part: pdsa.reached(part) for part in PDSA.PARTS.values()}}  # fmt: skip
     return render(request, "bigrooms/pdsa_detail.html", context)
 
 
@@ -874,6 +889,9 @@ def pdsa_edit(request: HttpRequest, pdsa_id: int, part: str) -> HttpResponse:
     """Write one part of a cycle: plan, do, study or act. Saving always keeps what was
     typed; "save and move on" then checks the part is complete enough to move."""
     pdsa, _ = _pdsa(request, pdsa_id, write=True)
+    if not pdsa.reached(part):
+        messages.error(request, f"The cycle is at {pdsa.get_status_display()}: move it on first.")
+        return redirect("pdsa_detail", pdsa_id=pdsa.pk)
     form = _part_form(request, pdsa, part)
     if request.method == "POST" and form.is_valid():
         _save_part(pdsa, part, form)
@@ -881,7 +899,7 @@ def pdsa_edit(request: HttpRequest, pdsa_id: int, part: str) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("pdsa_detail", pdsa_id=pdsa.pk)
         try:
-            services.move_pdsa(pdsa=pdsa, confirmed="confirmed" in request.POST)
+            services.move_pdsa(pdsa=pdsa, expected=request.POST.get("status"))
         except services.NeedsConfirming as warning:
             return render(request, "bigrooms/pdsa_confirm.html",
                           {"room": pdsa.room, "pdsa": pdsa, "warning": warning})  # fmt: skip
@@ -929,7 +947,8 @@ def pdsa_move(request: HttpRequest, pdsa_id: int) -> HttpResponse:
     """Move the cycle on from its page; what is missing sends the person to that part."""
     pdsa, _ = _pdsa(request, pdsa_id, write=True)
     try:
-        services.move_pdsa(pdsa=pdsa, confirmed="confirmed" in request.POST)
+        services.move_pdsa(pdsa=pdsa, expected=request.POST.get("status"),
+                           confirmed="confirmed" in request.POST)  # fmt: skip
     except services.NeedsConfirming as warning:
         return render(request, "bigrooms/pdsa_confirm.html",
                       {"room": pdsa.room, "pdsa": pdsa, "warning": warning})  # fmt: skip

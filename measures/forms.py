@@ -1,9 +1,11 @@
+from datetime import date
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator
 
-from fca.dates import parse_date
+from fca.dates import format_date, parse_date
 from fca.forms import NHSFormMixin
 from fca.numbers import parse_number
 from fca.spreadsheets import column_letter
@@ -27,6 +29,10 @@ class _ParsedField(forms.CharField):
 
 class DateField(_ParsedField):
     """A date as people type it: 03/11/2026, 3 Nov 2026, Nov 2026 (day first)."""
+
+    def prepare_value(self, value):
+        # A saved date is shown as people write it (5 Jan 2026), never as 2026-01-05.
+        return format_date(value) if isinstance(value, date) else value
 
     def to_python(self, value):
         text = super().to_python(value)

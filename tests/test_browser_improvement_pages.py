@@ -19,6 +19,8 @@ PAGES = [
 def test_every_improvement_page_passes_axe_on_a_desktop_and_a_phone(web, cast, transactional_db):
     ids = {"room_id": cast.room.pk, **_improvement_ids(cast)}
     pdsa = cast.room.pdsas.get()
+    pdsa.status = "acting"  # so every part's page is open
+    pdsa.save()
     pdsa.questions.create(question="Will it work?", prediction="Yes")
     pdsa.measures.add(cast.measure)
     params = {route.name: route.params for route in routes()}

@@ -329,6 +329,8 @@ def _load_story(room: BigRoom, people: dict) -> None:
         services.move_pdsa(pdsa=cycle)
         services.save_act(pdsa=cycle, decision=decision, next_step=next_step)
         services.move_pdsa(pdsa=cycle)
+        # Decided when the cycle ended, not today: the room lists its latest decisions.
+        PDSA.objects.filter(pk=cycle.pk).update(status_changed_on=plan["ends_on"])
     # A cycle under way on another idea, moved on recently, so the room is not stuck.
     doing = services.start_pdsa(
         idea=consultant, by=coach, measures=[performance],
