@@ -358,6 +358,7 @@ class ThemeForm(NHSFormMixin, forms.ModelForm):
         model = Theme
         fields = ["title", "source", "description"]
         labels = {"title": "Theme", "description": "What it is about (optional)"}
+        error_messages = {"title": {"required": "Enter the theme"}}
         help_texts = {"title": "For example: Delays to the first specialist review"}
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
@@ -389,6 +390,11 @@ class VoteForm(NHSFormMixin, forms.Form):
             self.fields[f"theme_{theme.pk}"] = forms.IntegerField(
                 label=theme.title, min_value=0, max_value=votes_each, required=False,
                 initial=given.get(theme.pk, 0),
+                error_messages={
+                    "invalid": f"Enter the votes for “{theme.title}” as a whole number",
+                    "max_value": f"Give “{theme.title}” at most {votes_each} votes",
+                    "min_value": f"Votes for “{theme.title}” cannot be fewer than 0",
+                },
                 widget=forms.NumberInput(
                     attrs={"inputmode": "numeric", "class": "nhsuk-input--width-2"}
                 ),
@@ -408,6 +414,11 @@ class GlobalAimForm(NHSFormMixin, forms.ModelForm):
             "where": "Where",
             "looks_like": "What it will look like",
             "why": "Why it matters",
+        }
+        error_messages = {
+            "where": {"required": "Enter where: the part of the pathway, and for whom"},
+            "looks_like": {"required": "Enter what it will look like"},
+            "why": {"required": "Enter why it matters"},
         }
         widgets = {
             "where": forms.Textarea(attrs={"rows": 2}),
@@ -453,7 +464,9 @@ class SpecificAimForm(NHSFormMixin, forms.ModelForm):
 
 
 class DriverForm(NHSFormMixin, forms.Form):
-    title = forms.CharField(label="Driver", max_length=200)
+    title = forms.CharField(
+        label="Driver", max_length=200, error_messages={"required": "Enter the driver"}
+    )
     parent = forms.ModelChoiceField(
         label="Where it goes",
         queryset=Driver.objects.none(),
@@ -472,7 +485,9 @@ class DriverForm(NHSFormMixin, forms.Form):
 
 
 class ChangeIdeaForm(NHSFormMixin, forms.Form):
-    title = forms.CharField(label="Change idea", max_length=200)
+    title = forms.CharField(
+        label="Change idea", max_length=200, error_messages={"required": "Enter the change idea"}
+    )
     description = forms.CharField(
         label="More about it (optional)", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
@@ -509,6 +524,7 @@ class PlanForm(NHSFormMixin, forms.ModelForm):
         fields = ["objective", "purpose", "scale", "what", "who", "where", "starts_on",
                   "ends_on", "measures"]  # fmt: skip
         labels = {"objective": "Objective", "measures": "The measures that will tell"}
+        error_messages = {"objective": {"required": "Enter the objective: what this cycle is for"}}
         help_texts = {
             "objective": "What this cycle is for, in a sentence",
             "measures": "The cycle shows on their charts as “started” at its start date",

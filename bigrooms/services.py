@@ -738,7 +738,14 @@ def tally(multivote: Multivote) -> list[dict]:
          "voters": r["voters"]}
         for r in rows
     ]  # fmt: skip
-    return sorted(ranked, key=lambda r: (-r["votes"], -r["voters"]))
+    ranked.sort(key=lambda r: (-r["votes"], -r["voters"]))
+    for i, row in enumerate(ranked):  # ties share a rank: 1, 2, 2, 4
+        same = i and (row["votes"], row["voters"]) == (
+            ranked[i - 1]["votes"],
+            ranked[i - 1]["voters"],
+        )
+        row["rank"] = ranked[i - 1]["rank"] if same else i + 1
+    return ranked
 
 
 def close_multivote(*, multivote: Multivote) -> Multivote:
@@ -834,6 +841,16 @@ def remove_driver(*, driver: Driver) -> None:
              f"{'them' if len(linked) > 1 else 'it'} elsewhere first"}
         )  # fmt: skip
     driver.delete()
+
+
+def remove_change_idea(*, idea: ChangeIdea) -> None:
+    """Remove a change idea not yet tested: once it has PDSA cycles they are the room's
+    learning, and stay."""
+    if idea.ramps.exists():
+        raise ImprovementError(
+            {"__all__": f"“{idea.title}” has PDSA cycles: it stays, with what they taught"}
+        )
+    idea.delete()
 
 
 def save_change_idea(
@@ -972,9 +989,9 @@ def _blockers(pdsa: PDSA) -> dict[str, str]:
         problems = {}
         for i, question in enumerate(pdsa.questions.all(), start=1):
             if not question.result.strip():
+                against = " against its prediction" if question.prediction.strip() else ""
                 problems[f"result_{question.pk}"] = (
-                    f"Give the result for question {i}, “{question.question}”, against its "
-                    "prediction"
+                    f"Give the result for question {i}, “{question.question}”{against}"
                 )
         if not pdsa.learning.strip():
             problems["learning"] = "Say what was learnt before moving on to Act"

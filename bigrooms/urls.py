@@ -33,6 +33,8 @@ urlpatterns = [
     path("rooms/<int:room_id>/aims/", views.room_aims, name="room_aims"),
     path("rooms/<int:room_id>/aims/new/", views.specific_aim_create, name="specific_aim_create"),
     path("aims/<int:aim_id>/", views.specific_aim_edit, name="specific_aim_edit"),
+    path("aims/<int:aim_id>/remove/", views.specific_aim_remove, name="specific_aim_remove"),
+    path("themes/<int:theme_id>/remove/", views.theme_remove, name="theme_remove"),
     path("rooms/<int:room_id>/driver-diagram/", views.driver_diagram, name="driver_diagram"),
     path(
         "rooms/<int:room_id>/driver-diagram.svg",
@@ -55,6 +57,7 @@ urlpatterns = [
     ),
     path("change-ideas/<int:idea_id>/", views.change_idea_detail, name="change_idea_detail"),
     path("change-ideas/<int:idea_id>/edit/", views.change_idea_edit, name="change_idea_edit"),
+    path("change-ideas/<int:idea_id>/remove/", views.change_idea_remove, name="change_idea_remove"),
     path("change-ideas/<int:idea_id>/pdsas/new/", views.pdsa_create, name="pdsa_create"),
     path("rooms/<int:room_id>/pdsas/", views.room_pdsas, name="room_pdsas"),
     path("pdsas/<int:pdsa_id>/", views.pdsa_detail, name="pdsa_detail"),

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms import diagram, services
@@ -43,6 +44,7 @@ from bigrooms.models import (
     RoomAccess,
     SpecificAim,
     StallNote,
+    Theme,
 )
 from bigrooms.story import outline, story
 from fca import tokens
@@ -590,6 +592,7 @@ def _themes_page(request, room, access, form, vote_form) -> HttpResponse:
         "room": room, "access": access, "form": form, "vote_form": vote_form,
         "themes": room.themes.annotate(aims=Count("specific_aims")),
         "multivotes": room.multivotes.all(),
+        "open_vote": room.multivotes.filter(closed_on__isnull=True).first(),
     }  # fmt: skip
     return _render(request, "bigrooms/themes.html", context, form, vote_form)
 
@@ -625,7 +628,10 @@ def multivote_detail(request: HttpRequest, multivote_id: int) -> HttpResponse:
         except services.ImprovementError as error:
             _add_problems(form, error)
         else:
-            messages.success(request, "Your votes are in.")
+            given = sum(form.counts().values())
+            messages.success(
+                request, "Your votes are in." if given else "Your votes are withdrawn."
+            )
             return redirect("multivote_detail", multivote_id=vote.pk)
     voters = vote.votes.values("voter").distinct().count() if vote.is_open else None
     context = {"vote": vote, "room": vote.room, "access": access, "form": form,
@@ -753,7 +759,7 @@ def driver_diagram_image(request: HttpRequest, room_id: int, kind: str) -> HttpR
     else:
         svg = _diagram_svg(room, layout, where_listed=LISTED_IN_APP)
         response = HttpResponse(svg, content_type="image/svg+xml")
-    filename = f"driver-diagram-room-{room.pk}.{kind}"
+    filename = f"driver-diagram-{slugify(room.name) or room.pk}.{kind}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -817,6 +823,38 @@ def _change_idea_form(request, room, idea) -> HttpResponse:
 def change_idea_edit(request: HttpRequest, idea_id: int) -> HttpResponse:
     idea, _ = get_room_part_for_user(request.user, ChangeIdea, idea_id, write=True)
     return _change_idea_form(request, idea.room, idea)
+
+
+@login_required
+@require_POST
+def change_idea_remove(request: HttpRequest, idea_id: int) -> HttpResponse:
+    idea, _ = get_room_part_for_user(request.user, ChangeIdea, idea_id, write=True)
+    try:
+        services.remove_change_idea(idea=idea)
+    except services.ImprovementError as error:
+        messages.error(request, error.problems["__all__"])
+        return redirect("change_idea_detail", idea_id=idea.pk)
+    messages.success(request, f"“{idea.title}” was removed.")
+    return redirect("driver_diagram", room_id=idea.room_id)
+
+
+@login_required
+@require_POST
+def specific_aim_remove(request: HttpRequest, aim_id: int) -> HttpResponse:
+    aim, _ = get_room_part_for_user(request.user, SpecificAim, aim_id, write=True)
+    aim.delete()
+    messages.success(request, f"The specific aim “{aim.what}” was removed.")
+    return redirect("room_aims", room_id=aim.room_id)
+
+
+@login_required
+@require_POST
+def theme_remove(request: HttpRequest, theme_id: int) -> HttpResponse:
+    """Take a theme off the list; closed multivotes keep it in their result."""
+    theme, _ = get_room_part_for_user(request.user, Theme, theme_id, write=True)
+    theme.delete()
+    messages.success(request, f"The theme “{theme.title}” was removed.")
+    return redirect("room_themes", room_id=theme.room_id)
 
 
 @login_required

@@ -9,7 +9,7 @@ import html
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import plotly.io
@@ -392,6 +392,15 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
     if settings.target is not None and payload["points"]:
         x = [payload["points"][0]["period"], payload["points"][-1]["period"]]
         fig.add_trace(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))
+    if payload["points"]:
+        # A note or cycle outside the data would stretch the axis until the data is a strip:
+        # those are listed under the chart instead.
+        first_day = date.fromisoformat(payload["points"][0]["period"])
+        last_period = date.fromisoformat(payload["points"][-1]["period"])
+        last_day = last_period + timedelta(days=6 if settings.frequency == "weekly" else 30)
+        annotations = [(on, t) for on, t in annotations if first_day <= on <= last_day]
+    else:
+        annotations = []
     for i, (on, text) in enumerate(annotations):
         fig.add_vline(x=on.isoformat(), line={"color": "#005eb8", "width": 1, "dash": "dot"})
         # Stepped up in three rows, so notes a few points apart do not print over each other.
@@ -400,7 +409,7 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
             y=1,
             yref="paper",
             yshift=18 * (i % 3),
-            text=html.escape(text if len(text) <= 40 else f"{text[:39]}…"),
+            text=html.escape(text if len(text) <= 28 else f"{text[:27]}…"),
             hovertext=html.escape(text),
             showarrow=False,
             yanchor="bottom",

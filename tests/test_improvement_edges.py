@@ -105,3 +105,25 @@ def test_a_specific_aim_is_edited_with_its_date_written_day_first(coach, cast):
                                      target=1, target_on=date(2027, 3, 31))  # fmt: skip
     page = coach.get(reverse("specific_aim_edit", args=[aim.pk])).content.decode()
     assert 'value="31 Mar 2027"' in page
+
+
+def test_a_coach_removes_a_specific_aim_a_theme_and_an_untested_change_idea(coach, cast):
+    aim = SpecificAim.objects.create(room=cast.room, what="Test aim", measure=cast.measure,
+                                     target=1, target_on=date(2027, 1, 1))  # fmt: skip
+    theme = cast.room.themes.create(title="Old theme")
+    idea = ChangeIdea.objects.create(room=cast.room, title="Untested")
+    response = coach.post(reverse("specific_aim_remove", args=[aim.pk]), follow=True)
+    assert "The specific aim “Test aim” was removed." in response.content.decode()
+    coach.post(reverse("theme_remove", args=[theme.pk]))
+    coach.post(reverse("change_idea_remove", args=[idea.pk]))
+    assert not SpecificAim.objects.exists() and not cast.room.themes.exists()
+    assert not ChangeIdea.objects.exists()
+
+
+def test_a_change_idea_with_pdsa_cycles_stays(coach, pdsa):
+    idea = pdsa.ramp.change_idea
+    response = coach.post(reverse("change_idea_remove", args=[idea.pk]), follow=True)
+    assert "“Huddle” has PDSA cycles: it stays, with what they taught" in (
+        response.content.decode()
+    )
+    assert ChangeIdea.objects.filter(pk=idea.pk).exists()

@@ -142,7 +142,7 @@ def test_a_note_is_drawn_on_the_chart(coach, cast):
     )
     assert response.status_code == 302
     _, figure = services.compute_chart(cast.measure)
-    texts = [a["text"] for a in figure["layout"]["annotations"]]
+    texts = [a["hovertext"] for a in figure["layout"]["annotations"]]
     assert texts == ["PDSA 1 started: early theatre slot"]
 
 

@@ -19,6 +19,9 @@ def coach(client, cast):
 
 @pytest.fixture
 def idea(cast):
+    # Weekly values around the cycles' dates: markers are drawn within the data's span.
+    for week in range(12):
+        cast.measure.points.create(period=date(2025, 12, 1) + timedelta(weeks=week), value=30)
     return ChangeIdea.objects.create(room=cast.room, title="Consultant at the front door")
 
 
@@ -89,7 +92,7 @@ def test_a_study_without_results_cannot_move_on_and_what_was_written_is_kept(coa
     assert response.status_code == 400
     assert "Your changes are saved, but the cycle cannot move on yet" in page
     assert (
-        "Give the result for question 2, “Will the ED team find it helpful?”, against its "
+        "Give the result for question 2, “Will the ED team find it helpful?” against its "
         "prediction" in page
     )
     assert "Say what was learnt before moving on to Act" in page
@@ -182,6 +185,8 @@ def test_changing_the_plans_measures_moves_the_marker(coach, cast, idea):
     from measures.models import Measure
 
     other = Measure.objects.create(room=cast.room, name="Reviews in 2 hours", frequency="weekly")
+    other.points.create(period=date(2025, 12, 29), value=3)
+    other.points.create(period=date(2026, 1, 12), value=4)
     pdsa = _start(coach, cast, idea)
     coach.post(reverse("pdsa_edit_plan", args=[pdsa.pk]), _plan(measures=[other.pk]))
     assert compute_chart(cast.measure)[1]["layout"].get("annotations", []) == []
@@ -226,3 +231,13 @@ def test_question_rows_cleared_in_the_plan_are_removed(coach, cast, idea):
     data = _plan(q_1_pk=first.pk, q_2_pk=second.pk, q_2_question="", measures=[])
     coach.post(reverse("pdsa_edit_plan", args=[pdsa.pk]), data)
     assert list(PDSAQuestion.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_a_cycle_outside_the_charts_data_is_listed_but_does_not_stretch_the_chart(
+    coach, cast, idea
+):
+    _start(coach, cast, idea, starts_on="26/11/2026")
+    figure = compute_chart(cast.measure)[1]
+    assert figure["layout"].get("annotations", []) == []
+    page = coach.get(reverse("measure_detail", args=[cast.measure.pk])).content.decode()
+    assert "26 Nov 2026: <a" in page

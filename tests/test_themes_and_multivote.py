@@ -84,7 +84,8 @@ def test_closing_keeps_the_ranking_with_its_date_even_when_themes_change(client,
     vote.refresh_from_db()
     assert vote.closed_on == timezone.localdate()
     assert vote.result[0] == {
-        "theme_id": themes[1].pk, "title": "Weekend discharges", "votes": 3, "voters": 1
+        "theme_id": themes[1].pk, "title": "Weekend discharges", "votes": 3, "voters": 1,
+        "rank": 1,
     }  # fmt: skip
     themes[1].title = "Discharges at weekends"
     themes[1].save()
@@ -116,3 +117,13 @@ def test_a_viewer_reads_the_ranking_but_cannot_vote(client, cast, themes):
     page = client.get(url).content.decode()
     assert "The ranking so far" in page and "Save my votes" not in page
     assert client.post(url, {f"theme_{themes[0].pk}": "1"}).status_code == 403
+
+
+def test_tied_themes_share_a_rank(cast, themes):
+    from bigrooms.services import tally
+
+    vote = Multivote.objects.create(room=cast.room)
+    Vote.objects.create(multivote=vote, voter=cast.bob, theme=themes[2], count=2)
+    assert [(r["rank"], r["title"]) for r in tally(vote)] == [
+        (1, "Delirium screening"), (2, "Waits for theatre"), (2, "Weekend discharges")
+    ]  # fmt: skip

@@ -109,6 +109,9 @@ RULES = {
     "paste_points": {"GET": "room_read", "POST": "room_data"},
     "room_themes": {"GET": "room_read", "POST": "room_manage"},
     "multivote_open": {"POST": "room_manage"},
+    "theme_remove": {"POST": "room_manage"},
+    "specific_aim_remove": {"POST": "room_manage"},
+    "change_idea_remove": {"POST": "room_manage"},
     "multivote_detail": {"GET": "room_read", "POST": "room_vote"},
     "multivote_close": {"POST": "room_manage"},
     "room_aims": {"GET": "room_read", "POST": "room_manage"},
@@ -167,6 +170,18 @@ def ids_for(cast) -> dict:
     }
 
 
+# Pages that delete what they are given: each request gets a fresh object, so the first
+# role to succeed does not leave the next with a 404.
+FRESH = {
+    "specific_aim_remove": lambda cast: {"aim_id": cast.room.specific_aims.create(
+        what="Fresh", measure=cast.measure, target=1, target_on=date(2027, 1, 1)).pk},
+    "theme_remove": lambda cast: {"theme_id": cast.room.themes.create(
+        title=f"Theme {cast.room.themes.count() + 1}").pk},
+    "change_idea_remove": lambda cast: {"idea_id": cast.room.change_ideas.create(
+        title="Fresh").pk},
+}  # fmt: skip
+
+
 def _improvement_ids(cast) -> dict:
     """A theme's multivote, an aim, a driver under another, a change idea and a cycle."""
     room = cast.room
@@ -192,6 +207,7 @@ def _improvement_ids(cast) -> dict:
         # A driver with one under it, so removing it is refused and the next role finds it.
         "driver_id": primary.pk,
         "idea_id": idea.pk,
+        "theme_id": room.themes.first().pk,
         "pdsa_id": pdsa.pk,
     }
 
@@ -257,6 +273,9 @@ def walk(cast, *, rules=RULES) -> list[str]:
         for method in METHODS:
             kind = rules[route.name].get(method)
             for role in ROLES:
+                if route.name in FRESH:
+                    fresh = {**ids, **FRESH[route.name](cast)}
+                    url = reverse(route.name, kwargs={p: fresh[p] for p in route.params})
                 response = clients[role].generic(method, url)
                 got = _verdict(response)
                 if kind is None:

@@ -322,8 +322,11 @@ def _load_story(room: BigRoom, people: dict) -> None:
         services.move_pdsa(pdsa=cycle)
         services.save_study(
             pdsa=cycle,
-            results={q.pk: f"{8 + 3 * n} in 100 went straight to SDEC; 2 came back"
-                     for q in cycle.questions.all()},
+            results=dict(zip(
+                cycle.questions.values_list("pk", flat=True),
+                [f"{8 + 3 * n} in 100 went straight to SDEC", f"{4 - n} in 100 came back"],
+                strict=True,
+            )),
             learning="Nurses refer with confidence once the criteria are on a card",
         )  # fmt: skip
         services.move_pdsa(pdsa=cycle)
