@@ -245,7 +245,7 @@ class RoomForm(NHSFormMixin, forms.ModelForm):
     class Meta:
         model = BigRoom
         fields = [
-            "name", "purpose", "sponsor", "stage", "status", "status_reason",
+            "name", "purpose", "pathway", "sponsor", "stage", "status", "status_reason",
             "meeting_weekday", "meeting_time", "meeting_minutes", "meeting_place",
             "online_link", "ground_rules",
         ]  # fmt: skip
@@ -267,6 +267,12 @@ class RoomForm(NHSFormMixin, forms.ModelForm):
             "status_reason": "For example: winter pressures, August",
             "ground_rules": "Agreed at the first meeting; shown when a session is logged",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The host organisation's pathways: its data feeds the room's flow measures.
+        self.fields["pathway"].queryset = self.instance.host.pathways.all()
+        self.fields["pathway"].empty_label = "None yet"
 
 
 class MemberForm(NHSFormMixin, forms.Form):

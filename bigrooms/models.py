@@ -75,6 +75,14 @@ class BigRoom(models.Model):
         help_text="The organisation that hosts the room",
     )
     purpose = models.TextField(blank=True)
+    pathway = models.ForeignKey(
+        "pathways.Pathway",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rooms",
+        help_text="The care pathway the room works on",
+    )
     sponsor = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.FORMING)
     status_reason = models.CharField(max_length=200, blank=True)

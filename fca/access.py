@@ -26,7 +26,7 @@ def get_big_room_for_user(
 ) -> tuple[BigRoom, RoomAccess]:
     """The room and what the person may do in it; ``write`` needs a coach of the room,
     ``members`` a coach or a QI lead of the host organisation."""
-    room = BigRoom.objects.select_related("host").filter(pk=pk).first()
+    room = BigRoom.objects.select_related("host", "pathway").filter(pk=pk).first()
     if room is None:
         raise Http404("No such page")
     access = room.access_for(user)
@@ -134,3 +134,31 @@ def get_room_part_for_user(user, model, pk: int, *, write: bool = False):
     access = part.room.access_for(user)
     _check(access, write=write, data=False)
     return part, access
+
+
+def get_pathway_for_user(user, pk: int, *, write: bool = False):
+    """A care pathway and the person's access to it; ``write`` (steps, settings) needs a
+    QI lead of its host or a coach of one of its rooms."""
+    from pathways.models import Pathway
+
+    pathway = Pathway.objects.select_related("host").filter(pk=pk).first()
+    if pathway is None:
+        raise Http404("No such page")
+    access = pathway.access_for(user)
+    if not access.can_read:
+        raise Http404("No such page")
+    if write and not access.can_manage:
+        raise PermissionDenied("Only the pathway's QI leads and its rooms' coaches can do this")
+    return pathway, access
+
+
+def get_step_for_user(user, pk: int):
+    """A step of a pathway the person may manage."""
+    from pathways.models import Step
+
+    step = Step.objects.filter(pk=pk).first()
+    if step is None:
+        raise Http404("No such page")
+    pathway, _ = get_pathway_for_user(user, step.pathway_id, write=True)
+    step.pathway = pathway
+    return step

@@ -57,6 +57,7 @@ urlpatterns = [
     path("account/", include(accounts)),
     path("", include("bigrooms.urls")),
     path("", include("measures.urls")),
+    path("", include("pathways.urls")),
     path("api/v1/", include("measures.api_urls")),
 ]
 

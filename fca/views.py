@@ -17,7 +17,8 @@ from fca.access import get_token_for_user
 from fca.forms import EmailLinkForm, NHSSetPasswordForm, TokenForm
 from fca.glossary import TERMS
 from fca.invitations import invited_user, sign_in_token, user_for_sign_in
-from fca.models import ApiToken, User
+from fca.models import ApiToken, OrganisationMembership, User
+from pathways.models import Pathway
 
 
 @login_required
@@ -29,7 +30,10 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(measure_count=Count("measures"))
         .order_by("host__name", "name")
     )
-    return render(request, "fca/home.html", {"rooms": rooms})
+    pathways = Pathway.objects.visible_to(request.user).select_related("host")
+    qi_lead = request.user.org_memberships.filter(role=OrganisationMembership.Role.QI_LEAD)
+    context = {"rooms": rooms, "pathways": pathways, "can_add_pathway": qi_lead.exists()}
+    return render(request, "fca/home.html", context)
 
 
 @require_GET

@@ -20,6 +20,7 @@ from bigrooms.models import PDSA
 from bigrooms.services import scoring_ticket, screen_ticket
 from fca.models import User
 from fca.tokens import create_token
+from pathways.models import Pathway
 
 ROLES = ("anonymous", "alice", "bob", "dana", "charlie", "quinn", "vera", "ada")
 METHODS = ("GET", "POST")
@@ -28,6 +29,7 @@ ROOM_COACHES = {"alice"}
 ROOM_DATA = {"alice", "dana"}
 ROOM_TEAM = {"alice", "quinn"}
 ROOM_MEMBERS = {"alice", "bob", "dana"}  # on the team: they vote in multivotes
+PATHWAY_MANAGERS = {"alice", "quinn"}  # the coach of a room on it, the host's QI lead
 ROOM_NOTES = (
     ROOM_READERS - {"ada"}
 )  # the room's own working: not the academy's to read  # the coach, and the host organisation's QI lead
@@ -45,6 +47,11 @@ KINDS = {
     "room_members": lambda role: (
         "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404
     ),
+    "pathway_read": lambda role: "ok" if role in ROOM_READERS else 404,
+    "pathway_manage": lambda role: (
+        "ok" if role in PATHWAY_MANAGERS else 403 if role in ROOM_READERS else 404
+    ),
+    "qi_lead": lambda role: "ok" if role == "quinn" else 403,
     "room_vote": lambda role: (
         "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404
     ),
@@ -110,6 +117,12 @@ RULES = {
     "room_themes": {"GET": "room_read", "POST": "room_manage"},
     "multivote_open": {"POST": "room_manage"},
     "theme_remove": {"POST": "room_manage"},
+    "pathway_create": {"GET": "qi_lead", "POST": "qi_lead"},
+    "pathway_detail": {"GET": "pathway_read"},
+    "pathway_settings": {"GET": "pathway_manage", "POST": "pathway_manage"},
+    "pathway_steps": {"GET": "pathway_manage", "POST": "pathway_manage"},
+    "step_edit": {"GET": "pathway_manage", "POST": "pathway_manage"},
+    "step_remove": {"POST": "pathway_manage"},
     "specific_aim_remove": {"POST": "room_manage"},
     "change_idea_remove": {"POST": "room_manage"},
     "multivote_detail": {"GET": "room_read", "POST": "room_vote"},
@@ -165,6 +178,7 @@ def ids_for(cast) -> dict:
             filename="data.csv", rows=[["Week", "Hours"], ["2026-01-05", "30"]]
         ).pk,
         **_improvement_ids(cast),
+        **_pathway_ids(cast),
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
     }
@@ -179,7 +193,25 @@ FRESH = {
         title=f"Theme {cast.room.themes.count() + 1}").pk},
     "change_idea_remove": lambda cast: {"idea_id": cast.room.change_ideas.create(
         title="Fresh").pk},
+    "step_remove": lambda cast: {"step_id": _fresh_step(cast.room.pathway).pk},
 }  # fmt: skip
+
+
+def _fresh_step(pathway):
+    pathway.steps.filter(name="Fresh").delete()  # the last request's, if it is still there
+    slot = min(set(range(1, 9)) - set(pathway.steps.values_list("slot", flat=True)))
+    return pathway.steps.create(code=f"step{slot}", name="Fresh", slot=slot)
+
+
+def _pathway_ids(cast) -> dict:
+    """North's pathway, which the cast's room works on, and one of its steps."""
+    pathway = Pathway.objects.create(host=cast.north, name="Hip fracture")
+    cast.room.pathway = pathway
+    cast.room.save(update_fields=["pathway"])
+    return {
+        "pathway_id": pathway.pk,
+        "step_id": pathway.steps.create(code="theatre", name="Theatre", slot=1).pk,
+    }
 
 
 def _improvement_ids(cast) -> dict:
