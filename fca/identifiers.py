@@ -4,7 +4,7 @@ needs names, NHS numbers or dates of birth (DESIGN.md, information governance)."
 import re
 
 _NHS_NUMBER = re.compile(r"^\d{3} ?\d{3} ?\d{4}$")
-_IDENTIFYING_HEADING = re.compile(
+IDENTIFYING_HEADING = re.compile(
     r"nhs\s*(no|num|number)|date\s*of\s*birth|\bdob\b|\bd\.o\.b\b|forename|surname|"
     r"first\s*name|last\s*name|family\s*name|given\s*name|full\s*name|patient\s*name|^name$|"
     r"postcode|address",
@@ -30,7 +30,7 @@ def identifier_problem(rows: list[list[str]]) -> str | None:
     than half of the filled cells (and at least 5) are NHS numbers."""
     for row in rows[:20]:
         for cell in row:
-            if cell and len(cell) < 60 and _IDENTIFYING_HEADING.search(cell):
+            if cell and len(cell) < 60 and IDENTIFYING_HEADING.search(cell):
                 return (
                     f"The file has a column headed “{cell}”: upload counts and totals only, "
                     "never names, NHS numbers, dates of birth or addresses"
