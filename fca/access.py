@@ -162,3 +162,18 @@ def get_step_for_user(user, pk: int):
     pathway, _ = get_pathway_for_user(user, step.pathway_id, write=True)
     step.pathway = pathway
     return step
+
+
+def get_episode_upload_for_user(user, pk: int):
+    """An episode upload, to those who may load data into its pathway. Its report names
+    lines and columns, never a row's values."""
+    from pathways.models import EpisodeUpload
+
+    upload = EpisodeUpload.objects.filter(pk=pk).first()
+    if upload is None:
+        raise Http404("No such page")
+    pathway, access = get_pathway_for_user(user, upload.pathway_id)
+    if not access.can_load:
+        raise PermissionDenied("Only the pathway's QI leads, coaches and data contributors")
+    upload.pathway = pathway
+    return upload

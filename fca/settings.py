@@ -206,6 +206,8 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 FCA_MAX_PHOTO_BYTES = env_int("FCA_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+# Episode files stream to disk as they arrive; larger ones are refused.
+FCA_MAX_EPISODE_FILE_MB = env_int("FCA_MAX_EPISODE_FILE_MB", 200)
 
 # Caching stays in process: nothing on the save path may depend on Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -246,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": STALE_SWEEP_SECONDS,
     },
     "delete-old-uploads": {"task": "measures.tasks.delete_old_uploads", "schedule": 3600},
+    "sweep-episode-uploads": {
+        "task": "pathways.tasks.sweep_episode_uploads",
+        "schedule": STALE_SWEEP_SECONDS,
+    },
     "remind-missed-sessions": {
         "task": "bigrooms.tasks.remind_missed_sessions",
         "schedule": crontab(hour=7, minute=30),

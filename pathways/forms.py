@@ -82,3 +82,25 @@ class StepForm(NHSFormMixin, forms.ModelForm):
         if hours is not None and hours <= 0:
             raise forms.ValidationError("A standard must be more than 0 hours")
         return hours
+
+
+class EpisodeFileForm(NHSFormMixin, forms.Form):
+    file = forms.FileField(
+        label="Upload a file of episodes",
+        help_text="CSV or Excel (.xlsx), one row per episode",
+        error_messages={"required": "Choose a CSV or Excel file of episodes"},
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        file = self.cleaned_data["file"]
+        limit = settings.FCA_MAX_EPISODE_FILE_MB
+        if file.size > limit * 1_000_000:
+            raise forms.ValidationError(
+                f"The file is {file.size / 1_000_000:,.0f} MB: the most is {limit} MB. Send "
+                "fewer weeks at a time"
+            )
+        if file.size == 0:
+            raise forms.ValidationError("The file is empty")
+        return file

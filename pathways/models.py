@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -212,3 +213,52 @@ class Episode(models.Model):
 
     def __str__(self) -> str:
         return self.episode_id
+
+
+def _upload_path(upload: "EpisodeUpload", filename: str) -> str:
+    return f"episode-uploads/{upload.pathway_id}/{filename}"
+
+
+class EpisodeUpload(models.Model):
+    """A file of episodes on its way in: kept, with its check's report, until the person
+    loads it (all of it, or its valid rows only) or a day passes."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Waiting to be checked"
+        CHECKING = "checking", "Being checked"
+        CHECKED = "checked", "Checked"
+        REFUSED = "refused", "Refused"
+        LOADING = "loading", "Being loaded"
+        LOADED = "loaded", "Loaded"
+        FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
+        EXPIRED = "expired", "Expired"
+
+    WAITING = (Status.RECEIVED, Status.CHECKING, Status.LOADING)
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="uploads")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    via_api = models.BooleanField(default=False)
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to=_upload_path, max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    reason = models.TextField(blank=True)  # why it was refused or failed
+    report = models.JSONField(default=dict, blank=True)
+    valid_only = models.BooleanField(default=False)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status in self.WAITING

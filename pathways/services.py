@@ -1,9 +1,18 @@
 """Writes to care pathways: the pathway itself, its steps and its settings."""
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+import logging
+import uuid
+from datetime import timedelta
+from pathlib import Path
 
-from pathways.models import EPISODE_COLUMNS, MAX_STEPS, Episode, Pathway, Step
+from django.conf import settings as django_settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from fca.enqueue import enqueue_on_commit
+from pathways import episodes
+from pathways.models import EPISODE_COLUMNS, MAX_STEPS, Episode, EpisodeUpload, Pathway, Step
 
 
 class PathwayError(ValueError):
@@ -80,3 +89,191 @@ def remove_step(*, step: Step) -> None:
         Episode.objects.filter(pathway_id=step.pathway_id).update(**{f"step_{step.slot}": None})
         step.delete()
         Pathway.objects.filter(pk=step.pathway_id).update(data_version=F("data_version") + 1)
+
+
+# --- Episode uploads: received → checked (a report) → loaded, or refused --------------------
+
+logger = logging.getLogger(__name__)
+UPLOAD_KEPT = timedelta(hours=24)
+BATCH = 5000
+
+
+def receive_upload(*, pathway: Pathway, file, by, via_api: bool = False) -> EpisodeUpload:
+    """Keep an uploaded file (already streamed to disk by Django) and have it checked."""
+    from pathways.tasks import check_episode_upload
+
+    name = Path(file.name).name[:200] or "episodes.csv"
+    upload = EpisodeUpload(pathway=pathway, created_by=by, via_api=via_api, filename=name,
+                           size=file.size)  # fmt: skip
+    suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
+    with transaction.atomic():
+        upload.file.save(f"{uuid.uuid4().hex}{suffix}", file, save=False)
+        upload.save()
+        enqueue_on_commit(check_episode_upload, upload.pk)
+    return upload
+
+
+def _step_codes(pathway: Pathway) -> list[str]:
+    return list(pathway.steps.values_list("code", flat=True))
+
+
+def _read(upload: EpisodeUpload):
+    return episodes.check_rows(
+        Path(upload.file.path), upload.filename, step_codes=_step_codes(upload.pathway),
+        max_bytes=django_settings.FCA_MAX_EPISODE_FILE_MB * 1_000_000,
+    )  # fmt: skip
+
+
+def _claim(upload_id: int, frm: tuple, to: str) -> EpisodeUpload | None:
+    """Move an upload from one of ``frm`` to ``to``, if no other worker has: a duplicate
+    or late task finds it moved on and does nothing."""
+    moved = EpisodeUpload.objects.filter(pk=upload_id, status__in=frm).update(
+        status=to, status_changed_at=timezone.now()
+    )
+    if not moved:
+        return None
+    return EpisodeUpload.objects.select_related("pathway").get(pk=upload_id)
+
+
+def check_upload(*, upload_id: int) -> None:
+    """The worker's check: the report of every problem, or the reason the file is refused."""
+    S = EpisodeUpload.Status
+    upload = _claim(upload_id, (S.RECEIVED, S.CHECKING), S.CHECKING)
+    if upload is None:
+        return
+    try:
+        report, _ = _read(upload)
+    except episodes.Refused as refusal:
+        _finish(upload, S.REFUSED, reason=str(refusal))
+        _drop_file(upload)
+        return
+    except Exception:
+        logger.exception("Episode upload %s could not be checked", upload.pk)
+        _finish(upload, S.FAILED, reason="The file could not be checked. Try again, or tell "
+                "your system administrator if it happens again")  # fmt: skip
+        return
+    _finish(upload, S.CHECKED, report=report.as_dict())
+
+
+def _drop_file(upload: EpisodeUpload) -> None:
+    """Delete the kept file: once loaded, refused, discarded or expired it is not needed."""
+    if upload.file:
+        upload.file.delete(save=False)
+    EpisodeUpload.objects.filter(pk=upload.pk).update(file="")
+
+
+def _finish(upload: EpisodeUpload, status: str, **fields) -> None:
+    EpisodeUpload.objects.filter(pk=upload.pk).update(
+        status=status, status_changed_at=timezone.now(), **fields
+    )
+
+
+def confirm_upload(*, upload: EpisodeUpload, valid_only: bool) -> EpisodeUpload:
+    """The person's choice after the check: load it all (only when nothing is wrong) or
+    its valid rows only."""
+    S = EpisodeUpload.Status
+    from pathways.tasks import load_episode_upload
+
+    report = upload.report
+    if upload.status != S.CHECKED:
+        raise PathwayError({"__all__": f"This file is {upload.get_status_display().lower()}"})
+    if not report.get("valid"):
+        raise PathwayError(
+            {"__all__": "No row of this file can be loaded: fix it and upload it again"}
+        )
+    if report.get("problem_count") and not valid_only:
+        raise PathwayError(
+            {"__all__": "The file has problems: fix it and upload it again, or load only "
+             "its valid rows"}
+        )  # fmt: skip
+    with transaction.atomic():
+        if not EpisodeUpload.objects.filter(pk=upload.pk, status=S.CHECKED).update(
+            status=S.LOADING, valid_only=valid_only, status_changed_at=timezone.now()
+        ):
+            raise PathwayError({"__all__": "This file is already being loaded"})
+        enqueue_on_commit(load_episode_upload, upload.pk)
+    upload.refresh_from_db()
+    return upload
+
+
+def load_upload(*, upload_id: int) -> None:
+    """The worker's load: upsert every valid episode, keyed by pathway and episode id, in
+    one transaction, so a load that fails stores nothing and can simply be run again.
+
+    Loading the same file twice changes nothing; a later file updates its episodes (a
+    departure filled in)."""
+    S = EpisodeUpload.Status
+    upload = EpisodeUpload.objects.select_related("pathway").filter(pk=upload_id).first()
+    if upload is None or upload.status != S.LOADING:
+        return
+    pathway = upload.pathway
+    report, records = _read(upload)
+    slots = dict(pathway.steps.values_list("code", "slot"))
+    now = timezone.now()
+    with transaction.atomic():
+        locked = EpisodeUpload.objects.select_for_update().get(pk=upload.pk)
+        if locked.status != S.LOADING:
+            return  # another worker got here first
+        known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
+        added = sum(1 for r in records if r.episode_id not in known)
+        for start in range(0, len(records), BATCH):
+            Episode.objects.bulk_create(
+                [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
+                update_conflicts=True,
+                unique_fields=["pathway", "episode_id"],
+                update_fields=EPISODE_FIELDS,
+            )
+        Pathway.objects.filter(pk=pathway.pk).update(
+            data_version=F("data_version") + 1, last_loaded_at=now
+        )
+        _finish(upload, S.LOADED, added=added, updated=len(records) - added)
+    _drop_file(upload)
+
+
+EPISODE_FIELDS = ["arrived_at", "departed_at", "discharge_ready_at", "destination",
+                  *(f"step_{slot}" for slot in range(1, MAX_STEPS + 1))]  # fmt: skip
+
+
+def _episode(pathway: Pathway, record: episodes.Record, slots: dict, now) -> Episode:
+    steps = {f"step_{slots[code]}": at for code, at in record.steps.items()}
+    return Episode(
+        pathway=pathway, episode_id=record.episode_id, arrived_at=record.arrived_at,
+        departed_at=record.departed_at, discharge_ready_at=record.discharge_ready_at,
+        destination=record.destination, loaded_at=now, **steps,
+    )  # fmt: skip
+
+
+def discard_upload(*, upload: EpisodeUpload) -> None:
+    S = EpisodeUpload.Status
+    if EpisodeUpload.objects.filter(pk=upload.pk, status__in=(S.CHECKED, S.REFUSED)).update(
+        status=S.DISCARDED, status_changed_at=timezone.now()
+    ):
+        _drop_file(upload)
+
+
+def sweep_uploads() -> int:
+    """The periodic sweep: send again what a broker outage left waiting, and let go of
+    files nobody confirmed within a day. Returns how many it touched."""
+    from pathways.tasks import check_episode_upload, load_episode_upload
+
+    S = EpisodeUpload.Status
+    now = timezone.now()
+    stuck = EpisodeUpload.objects.filter(
+        Q(status__in=(S.RECEIVED, S.LOADING), status_changed_at__lt=now - timedelta(minutes=1))
+        | Q(status=S.CHECKING, status_changed_at__lt=now - timedelta(minutes=10))
+    )
+    touched = 0
+    for upload in stuck:
+        task = load_episode_upload if upload.status == S.LOADING else check_episode_upload
+        try:
+            task.apply_async(args=(upload.pk,), retry=False)
+        except Exception:
+            break
+        touched += 1
+    for upload in EpisodeUpload.objects.filter(
+        status__in=(S.RECEIVED, S.CHECKED, S.REFUSED), created_at__lt=now - UPLOAD_KEPT
+    ):
+        _drop_file(upload)
+        _finish(upload, S.EXPIRED)
+        touched += 1
+    return touched

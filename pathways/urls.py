@@ -8,5 +8,21 @@ urlpatterns = [
     path("pathways/<int:pathway_id>/settings/", views.pathway_settings, name="pathway_settings"),
     path("pathways/<int:pathway_id>/steps/", views.pathway_steps, name="pathway_steps"),
     path("steps/<int:step_id>/", views.step_edit, name="step_edit"),
+    path(
+        "pathways/<int:pathway_id>/episodes/upload/",
+        views.episode_upload_new,
+        name="episode_upload_new",
+    ),
+    path("episode-uploads/<int:episode_upload_id>/", views.episode_upload, name="episode_upload"),
+    path(
+        "episode-uploads/<int:episode_upload_id>/load/",
+        views.episode_upload_confirm,
+        name="episode_upload_confirm",
+    ),
+    path(
+        "episode-uploads/<int:episode_upload_id>/discard/",
+        views.episode_upload_discard,
+        name="episode_upload_discard",
+    ),
     path("steps/<int:step_id>/remove/", views.step_remove, name="step_remove"),
 ]

@@ -1,5 +1,6 @@
 from copy import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fca.access import get_pathway_for_user, get_step_for_user
+from fca.access import get_episode_upload_for_user, get_pathway_for_user, get_step_for_user
 from fca.models import OrganisationMembership
 from pathways import services
-from pathways.forms import PathwayForm, PathwaySettingsForm, StepForm
+from pathways.forms import EpisodeFileForm, PathwayForm, PathwaySettingsForm, StepForm
 from pathways.models import MAX_STEPS
 
 
@@ -54,6 +55,7 @@ def pathway_detail(request: HttpRequest, pathway_id: int) -> HttpResponse:
         "steps": pathway.steps.all(),
         "rooms": pathway.rooms.select_related("host"),
         "episodes": pathway.episodes.count(),
+        "uploads": pathway.uploads.select_related("created_by")[:5] if access.can_load else [],
         "metrics": [label for value, label in pathway.Metric.choices if value in pathway.metrics],
     }
     return render(request, "pathways/pathway_detail.html", context)
@@ -122,3 +124,57 @@ def step_remove(request: HttpRequest, step_id: int) -> HttpResponse:
     services.remove_step(step=step)
     messages.success(request, f"The step “{step.name}” was removed, with its times.")
     return redirect("pathway_steps", pathway_id=step.pathway_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def episode_upload_new(request: HttpRequest, pathway_id: int) -> HttpResponse:
+    """Upload a file of episodes: it is kept and checked, then the person chooses."""
+    pathway, access = get_pathway_for_user(request.user, pathway_id)
+    if not access.can_load:
+        raise PermissionDenied("Only the pathway's QI leads, coaches and data contributors")
+    form = EpisodeFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = services.receive_upload(pathway=pathway, file=form.cleaned_data["file"],
+                                         by=request.user)  # fmt: skip
+        return redirect("episode_upload", episode_upload_id=upload.pk)
+    context = {"pathway": pathway, "form": form, "steps": pathway.steps.all(),
+               "max_mb": settings.FCA_MAX_EPISODE_FILE_MB}  # fmt: skip
+    status = 400 if form.errors else 200
+    return render(request, "pathways/upload_new.html", context, status=status)
+
+
+def _upload_for(request, upload_id: int):
+    upload = get_episode_upload_for_user(request.user, upload_id)
+    return upload, upload.pathway
+
+
+@login_required
+@require_GET
+def episode_upload(request: HttpRequest, episode_upload_id: int) -> HttpResponse:
+    """Where an upload has got to; while it is being checked or loaded the page refreshes
+    its status by itself (htmx), and works as a plain page without JavaScript."""
+    upload, pathway = _upload_for(request, episode_upload_id)
+    context = {"upload": upload, "pathway": pathway, "report": upload.report}
+    template = "pathways/_upload_status.html" if request.htmx else "pathways/upload.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def episode_upload_confirm(request: HttpRequest, episode_upload_id: int) -> HttpResponse:
+    upload, _ = _upload_for(request, episode_upload_id)
+    try:
+        services.confirm_upload(upload=upload, valid_only=request.POST.get("valid_only") == "1")
+    except services.PathwayError as error:
+        messages.error(request, error.problems["__all__"])
+    return redirect("episode_upload", episode_upload_id=upload.pk)
+
+
+@login_required
+@require_POST
+def episode_upload_discard(request: HttpRequest, episode_upload_id: int) -> HttpResponse:
+    upload, pathway = _upload_for(request, episode_upload_id)
+    services.discard_upload(upload=upload)
+    messages.success(request, f"{upload.filename} was discarded: nothing from it was loaded.")
+    return redirect("episode_upload_new", pathway_id=pathway.pk)

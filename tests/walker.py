@@ -52,6 +52,9 @@ KINDS = {
         "ok" if role in PATHWAY_MANAGERS else 403 if role in ROOM_READERS else 404
     ),
     "qi_lead": lambda role: "ok" if role == "quinn" else 403,
+    "pathway_load": lambda role: (
+        "ok" if role in PATHWAY_MANAGERS | {"dana"} else 403 if role in ROOM_READERS else 404
+    ),
     "room_vote": lambda role: (
         "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404
     ),
@@ -123,6 +126,10 @@ RULES = {
     "pathway_steps": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "step_edit": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "step_remove": {"POST": "pathway_manage"},
+    "episode_upload_new": {"GET": "pathway_load", "POST": "pathway_load"},
+    "episode_upload": {"GET": "pathway_load"},
+    "episode_upload_confirm": {"POST": "pathway_load"},
+    "episode_upload_discard": {"POST": "pathway_load"},
     "specific_aim_remove": {"POST": "room_manage"},
     "change_idea_remove": {"POST": "room_manage"},
     "multivote_detail": {"GET": "room_read", "POST": "room_vote"},
@@ -211,6 +218,7 @@ def _pathway_ids(cast) -> dict:
     return {
         "pathway_id": pathway.pk,
         "step_id": pathway.steps.create(code="theatre", name="Theatre", slot=1).pk,
+        "episode_upload_id": pathway.uploads.create(filename="episodes.csv", status="checked").pk,
     }
 
 
