@@ -59,6 +59,7 @@ from fca.forms import IntegrationTokenForm
 from fca.identifiers import text_warnings
 from fca.models import ApiToken
 from fca.qr import qr_svg
+from measures.models import Measure
 
 
 @login_required
@@ -68,8 +69,11 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
     kind_order = Case(
         *(When(kind=k, then=Value(i)) for i, k in enumerate(("outcome", "process", "balancing")))
     )
+    # The room's own measures, and the flow measures of the pathway it works on.
+    owned = Q(room=room) | Q(pathway_id=room.pathway_id) if room.pathway_id else Q(room=room)
     measures = (
-        room.measures.select_related("chart", "driver")
+        Measure.objects.filter(owned)
+        .select_related("chart", "driver")
         .defer("chart__figure")
         .order_by(kind_order, "name")
     )
@@ -111,7 +115,9 @@ def room_tokens(request: HttpRequest, room_id: int) -> HttpResponse:
         )
         form = IntegrationTokenForm()
     listed = room.api_tokens.select_related("user")
-    context = {"form": form, "tokens": listed, "new_token": new_token, "room": room}
+    context = {"form": form, "tokens": listed, "new_token": new_token, "room": room,
+               "owner": room, "owner_url": reverse("room_detail", args=[room.pk]),
+               "owner_kind": "room", "feed_what": "values to this room's measures"}  # fmt: skip
     return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
 
 

@@ -41,10 +41,10 @@ def get_measure_for_user(
 ) -> tuple[Measure, RoomAccess]:
     """A measure and the person's access to its room; ``data`` needs the right to enter
     data, ``write`` (change the measure itself) a coach."""
-    measure = Measure.objects.select_related("room__host").filter(pk=pk).first()
+    measure = Measure.objects.select_related("room__host", "pathway__host").filter(pk=pk).first()
     if measure is None:
         raise Http404("No such page")
-    access = measure.room.access_for(user)
+    access = measure.access_for(user)
     _check(access, write=write, data=data)
     return measure, access
 
@@ -56,6 +56,14 @@ def _integration_token(request):
     return None
 
 
+def _token_scope(token: ApiToken) -> dict:
+    """The one room, or the one pathway, an integration token reaches (never None: a
+    token has exactly one, so no filter can come out as "everything without one")."""
+    if token.room_id:
+        return {"room_id": token.room_id}
+    return {"pathway_id": token.pathway_id}
+
+
 def get_measure_for_api(request, pk: int, *, write: bool = False) -> Measure:
     """A measure for an API call. A person (signed in, or by their personal token) has
     their own access; an integration token reaches only its room's measures, and a
@@ -64,7 +72,7 @@ def get_measure_for_api(request, pk: int, *, write: bool = False) -> Measure:
     if token is None:
         measure, _ = get_measure_for_user(request.user, pk, data=write)
         return measure
-    measure = Measure.objects.select_related("room").filter(pk=pk, room_id=token.room_id).first()
+    measure = Measure.objects.select_related("room").filter(pk=pk, **_token_scope(token)).first()
     if measure is None:
         raise Http404("No such measure")
     if not write and token.write_only:
@@ -79,7 +87,7 @@ def measures_for_api(request):
         return Measure.objects.visible_to(request.user)
     if token.write_only:
         raise PermissionDenied("This token can send data but not read it")
-    return Measure.objects.filter(room_id=token.room_id)
+    return Measure.objects.filter(**_token_scope(token))
 
 
 def get_token_for_user(user, pk: int) -> ApiToken:
@@ -92,7 +100,10 @@ def get_token_for_user(user, pk: int) -> ApiToken:
         if token.user_id != user.pk:
             raise Http404("No such token")
         return token
-    get_big_room_for_user(user, token.room_id, write=True)
+    if token.pathway_id:
+        get_pathway_for_user(user, token.pathway_id, write=True)
+    else:
+        get_big_room_for_user(user, token.room_id, write=True)
     return token
 
 

@@ -131,7 +131,8 @@ class ApiToken(models.Model):
     """A key for machine clients of the API, stored hashed and shown once.
 
     A personal token acts as its owner. An integration token (a data warehouse's nightly
-    feed) reaches only one room's measures, and may be write-only."""
+    feed) reaches only one room's measures, or one pathway's episodes, and may be
+    write-only."""
 
     class Kind(models.TextChoices):
         PERSONAL = "personal", "Personal"
@@ -142,6 +143,14 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     room = models.ForeignKey(
         "bigrooms.BigRoom",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+    )
+    # Or a pathway's: its episodes, sent nightly by the organisation's data warehouse.
+    pathway = models.ForeignKey(
+        "pathways.Pathway",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -159,9 +168,10 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="personal", room__isnull=True)
-                | models.Q(kind="integration", room__isnull=False),
-                name="integration_tokens_have_a_room",
+                condition=models.Q(kind="personal", room__isnull=True, pathway__isnull=True)
+                | models.Q(kind="integration", room__isnull=False, pathway__isnull=True)
+                | models.Q(kind="integration", room__isnull=True, pathway__isnull=False),
+                name="integration_tokens_have_a_room_or_a_pathway",
             )
         ]
 

@@ -19,7 +19,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(*, user, name: str, kind: str, room=None, write_only: bool = False):
+def create_token(*, user, name: str, kind: str, room=None, pathway=None, write_only: bool = False):
     """A new token and its text, which is shown once and never stored."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
@@ -29,6 +29,7 @@ def create_token(*, user, name: str, kind: str, room=None, write_only: bool = Fa
             name=name,
             kind=kind,
             room=room,
+            pathway=pathway,
             write_only=write_only,
             prefix=prefix,
             secret_hash=_hash(secret),

@@ -59,6 +59,7 @@ urlpatterns = [
     path("", include("measures.urls")),
     path("", include("pathways.urls")),
     path("api/v1/", include("measures.api_urls")),
+    path("api/v1/", include("pathways.api_urls")),
 ]
 
 handler400 = "fca.errors.bad_request"

@@ -77,6 +77,8 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     messages.success(request, f"The token “{token.name}” was revoked: it no longer works.")
     if token.room_id:
         return redirect("room_tokens", room_id=token.room_id)
+    if token.pathway_id:
+        return redirect("pathway_tokens", pathway_id=token.pathway_id)
     return redirect("personal_tokens")
 
 

@@ -15,13 +15,14 @@ MAX_BATCH = 5000
 
 
 class MeasureSerializer(serializers.ModelSerializer):
-    room = serializers.CharField(source="room.name")
+    room = serializers.CharField(source="room.name", default=None)
+    pathway = serializers.CharField(source="pathway.name", default=None)
     chart = serializers.SerializerMethodField()
 
     class Meta:
         model = Measure
         fields = [
-            "id", "name", "room", "kind", "shape", "unit", "frequency", "improvement",
+            "id", "name", "room", "pathway", "kind", "shape", "unit", "frequency", "improvement",
             "target", "chart_type", "data_version", "chart",
         ]  # fmt: skip
 

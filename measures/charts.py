@@ -389,6 +389,17 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
                     _line(x, [p[key] for p in chunk], name, "#768692", "dash", first, shape)
                 )
         first = False
+    if payload.get("provisional"):
+        fig.add_trace(
+            go.Scatter(
+                x=[p["period"] for p in payload["provisional"]],
+                y=[p["value"] for p in payload["provisional"]],
+                mode="markers",
+                name="Provisional",
+                marker={"color": "#ffffff", "size": 9, "line": {"color": "#768692", "width": 2}},
+                hovertemplate="%{x|" + day_format + "}: %{y}<br>Provisional<extra></extra>",
+            )
+        )
     if settings.target is not None and payload["points"]:
         x = [payload["points"][0]["period"], payload["points"][-1]["period"]]
         fig.add_trace(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))

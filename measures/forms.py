@@ -144,14 +144,18 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         room = self.instance.room
-        self.fields["owner"].queryset = (
-            get_user_model().objects.filter(room_memberships__room=room).order_by("full_name")
-        )
+        people = get_user_model().objects.order_by("full_name").distinct()
+        if room is None:  # a pathway's flow measure: the people of its rooms; no diagram
+            people = people.filter(room_memberships__room__pathway=self.instance.pathway_id)
+            del self.fields["driver"]
+        else:
+            people = people.filter(room_memberships__room=room)
+            self.fields["driver"].queryset = room.drivers.all()
+            self.fields["driver"].empty_label = "The aim"
+            self.fields["driver"].help_text = "What the measure tells about: the aim, or a driver"
+        self.fields["owner"].queryset = people
         self.fields["owner"].label_from_instance = lambda user: user.full_name
         self.fields["owner"].empty_label = "Nobody yet"
-        self.fields["driver"].queryset = room.drivers.all()
-        self.fields["driver"].empty_label = "The aim"
-        self.fields["driver"].help_text = "What the measure tells about: the aim, or a driver"
         allowed = Measure.CHARTS_FOR_SHAPE[Measure.Shape(self.instance.shape)]
         self.fields["chart_type"].choices = [
             (value, label) for value, label in Measure.ChartType.choices if value in allowed
@@ -165,7 +169,12 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        others = Measure.objects.filter(room=self.instance.room_id, name__iexact=name)
+        owner = (
+            {"room": self.instance.room_id}
+            if self.instance.room_id
+            else {"pathway": self.instance.pathway_id}
+        )
+        others = Measure.objects.filter(name__iexact=name, **owner)
         if others.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(f"The room already has a measure called “{name}”")
         return name

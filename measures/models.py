@@ -16,7 +16,12 @@ MAX_VALUE = 1e12
 
 class MeasureQuerySet(models.QuerySet):
     def visible_to(self, user) -> "MeasureQuerySet":
-        return self.filter(room__in=BigRoom.objects.visible_to(user))
+        from pathways.models import Pathway
+
+        return self.filter(
+            Q(room__in=BigRoom.objects.visible_to(user))
+            | Q(pathway__in=Pathway.objects.visible_to(user))
+        )
 
     def stale(self) -> "MeasureQuerySet":
         """Measures whose stored chart is missing or older than their data."""
@@ -56,6 +61,7 @@ class Measure(models.Model):
         ENTERED = "entered", "Entered by people or systems"
         SESSION_ATTENDANCE = "session_attendance", "Attendance at the room's sessions"
         SESSION_EVALUATION = "session_evaluation", "The room's meeting evaluations"
+        FLOW = "flow", "The pathway's episodes"
 
     # Which charts suit which data: a run chart and an XmR chart suit any measure.
     CHARTS_FOR_SHAPE = {
@@ -64,7 +70,21 @@ class Measure(models.Model):
         Shape.RATE: (ChartType.RUN, ChartType.XMR, ChartType.U),
     }
 
-    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="measures")
+    # A measure belongs to a room (typed, uploaded, or from its sessions) or to a pathway
+    # (a flow measure, worked out from its episodes and shown in every room working on it).
+    room = models.ForeignKey(
+        BigRoom, on_delete=models.CASCADE, related_name="measures", null=True, blank=True
+    )
+    pathway = models.ForeignKey(
+        "pathways.Pathway",
+        on_delete=models.CASCADE,
+        related_name="measures",
+        null=True,
+        blank=True,
+    )
+    # For a flow measure: which of pathways/flow.py's weekly figures, and of which step.
+    flow_metric = models.CharField(max_length=40, blank=True)
+    step_code = models.CharField(max_length=40, blank=True)
     name = models.CharField(max_length=200)
     unit = models.CharField(max_length=50, blank=True, help_text="For example: %, patients, hours")
     improvement = models.CharField(
@@ -134,7 +154,16 @@ class Measure(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(F("room"), Lower("name"), name="measure_unique_name_in_room")
+            models.UniqueConstraint(F("room"), Lower("name"), name="measure_unique_name_in_room"),
+            models.UniqueConstraint(
+                fields=["pathway", "flow_metric", "step_code"],
+                condition=Q(pathway__isnull=False),
+                name="one_measure_per_flow_metric",
+            ),
+            models.CheckConstraint(
+                condition=Q(room__isnull=True) ^ Q(pathway__isnull=True),
+                name="measure_of_a_room_or_a_pathway",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,8 +176,17 @@ class Measure(models.Model):
 
     @property
     def is_derived(self) -> bool:
-        """Worked out from the room's sessions: nobody types its data."""
+        """Worked out by the app (from sessions or episodes): nobody types its data."""
         return self.source != self.Source.ENTERED
+
+    @property
+    def owner_name(self) -> str:
+        """The room or pathway it belongs to, for captions."""
+        return self.room.name if self.room_id else self.pathway.name
+
+    def access_for(self, user):
+        """What the person may do with it: their access to its room or its pathway."""
+        return (self.room or self.pathway).access_for(user)
 
     @property
     def entry_columns(self) -> list[str]:
@@ -179,7 +217,7 @@ class Measure(models.Model):
         Raises ValueError with a message fit to show them."""
         if self.is_derived:
             raise ValueError(
-                f"This measure is worked out from the room's sessions ({self.get_source_display().lower()}): it takes no values by hand"
+                f"This measure is worked out by the app, from {self.get_source_display().lower()}: it takes no values by hand"
             )
         if self.shape == self.Shape.VALUE:
             [value] = numbers
@@ -212,6 +250,8 @@ class DataPoint(models.Model):
     value = models.FloatField()
     numerator = models.FloatField(null=True, blank=True)
     denominator = models.FloatField(null=True, blank=True)
+    # A week still open, or whose times are still being entered: drawn, never tested.
+    provisional = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["period"]

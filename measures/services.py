@@ -201,15 +201,24 @@ def chart_settings(measure: Measure) -> charts.Settings:
 
 def compute_chart(measure: Measure) -> tuple[dict, dict]:
     """The chart's numbers and Plotly figure, from all the measure's rows."""
-    rows = [
-        charts.Row(period, value, numerator, denominator)
-        for period, value, numerator, denominator in measure.points.order_by("period").values_list(
-            "period", "value", "numerator", "denominator"
-        )
-    ]
+    rows, provisional = [], []
+    for period, value, numerator, denominator, later in measure.points.order_by(
+        "period"
+    ).values_list("period", "value", "numerator", "denominator", "provisional"):
+        (provisional if later else rows).append(charts.Row(period, value, numerator, denominator))
     phase_starts = list(measure.phases.values_list("starts_on", flat=True))
     settings = chart_settings(measure)
     payload = charts.compute(settings, rows, phase_starts)
+    # Provisional points are drawn, apart, and never tested: rules and icons ignore them.
+    payload["provisional"] = [
+        {"period": r.period.isoformat(), "value": r.value} for r in provisional
+    ]
+    if provisional:
+        n = len(provisional)
+        payload["summary"] += (
+            f" The latest {n} week{'s are' if n != 1 else ' is'} provisional (still open, or "
+            "times still being entered): drawn in grey and not tested for signals."
+        )
     return payload, charts.figure(settings, payload, chart_markers(measure))
 
 
@@ -495,6 +504,27 @@ def replace_data_points(*, measure: Measure, values: dict[date, float]) -> bool:
             unique_fields=["measure", "period"],
             update_fields=["value"],
         )
+        _mark_stale(measure)
+    return True
+
+
+def replace_worked_out_points(*, measure: Measure, points: dict) -> bool:
+    """Make a worked-out measure's points exactly these: period → (value, numerator,
+    denominator, provisional). Returns whether anything changed; only then is the chart
+    redrawn, so a recompute that finds the same numbers costs no chart."""
+    fields = ("value", "numerator", "denominator", "provisional")
+    with transaction.atomic():
+        current = {row[0]: tuple(row[1:]) for row in measure.points.values_list("period", *fields)}
+        if current == points:
+            return False
+        measure.points.exclude(period__in=list(points)).delete()
+        DataPoint.objects.bulk_create(
+            [DataPoint(measure=measure, period=p, **dict(zip(fields, v, strict=True)))
+             for p, v in points.items()],
+            update_conflicts=True,
+            unique_fields=["measure", "period"],
+            update_fields=list(fields),
+        )  # fmt: skip
         _mark_stale(measure)
     return True
 

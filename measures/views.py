@@ -68,6 +68,7 @@ def _render_measure(request, measure, access, status=200, **forms):
     context = {
         **_chart_context(measure, access),
         "room": measure.room,
+        "pathway": measure.pathway,
         "is_partner": access.is_partner,
         "phases": measure.phases.all(),
         "notes": measure.annotations.all(),
@@ -181,7 +182,7 @@ def measure_settings(request: HttpRequest, measure_id: int) -> HttpResponse:
             messages.success(request, "Measure saved. The chart is being recalculated.")
             return redirect("measure_detail", measure_id=measure.pk)
     status = 400 if form.errors else 200
-    context = {"measure": measure, "room": measure.room, "form": form}
+    context = {"measure": measure, "room": measure.room, "pathway": measure.pathway, "form": form}
     return render(request, "measures/measure_settings.html", context, status=status)
 
 
@@ -243,6 +244,7 @@ def point_remove(request: HttpRequest, measure_id: int, point_id: int) -> HttpRe
     context = {
         "measure": measure,
         "room": measure.room,
+        "pathway": measure.pathway,
         "point": point,
         "when": services.describe_period(measure, point.period),
     }
@@ -266,7 +268,7 @@ def upload_start(request: HttpRequest, measure_id: int) -> HttpResponse:
         else:
             return redirect("upload_review", measure_id=measure.pk, upload_id=upload.pk)
     status = 400 if form.errors else 200
-    context = {"measure": measure, "room": measure.room, "form": form}
+    context = {"measure": measure, "room": measure.room, "pathway": measure.pathway, "form": form}
     return render(request, "measures/upload_start.html", context, status=status)
 
 
@@ -304,6 +306,7 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
     context = {
         "measure": measure,
         "room": measure.room,
+        "pathway": measure.pathway,
         "upload": upload,
         "form": form,
         "preview": upload.rows[:12],

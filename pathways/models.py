@@ -90,7 +90,10 @@ class Pathway(models.Model):
     )
     # Raised with every load; the worker's flow recompute is keyed on it.
     data_version = models.PositiveIntegerField(default=0)
-    metrics_version = models.IntegerField(default=-1)
+    metrics_version = models.PositiveIntegerField(default=0)
+    # Arrivals and discharges by weekday and hour over the latest weeks, worked out with
+    # the flow measures: {"start", "end", "arrivals": 7×24, "discharges": 7×24}.
+    heatmap = models.JSONField(default=dict, blank=True)
     last_loaded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -119,6 +122,10 @@ class PathwayAccess:
 
     def __init__(self, *, can_read: bool, can_manage: bool, can_load: bool):
         self.can_read, self.can_manage, self.can_load = can_read, can_manage, can_load
+        # As a room's access reads, for the measure pages a flow measure shares: nobody
+        # types a flow measure's data; it comes from the episodes.
+        self.can_enter_data = False
+        self.is_partner = False
 
     @classmethod
     def for_user(cls, pathway: Pathway, user) -> "PathwayAccess":
@@ -184,6 +191,16 @@ class Step(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def standard_words(self) -> str:
+        """The standard as people say it: 15 minutes, 1 hour, 36 hours."""
+        hours = self.standard_hours
+        if hours is None:
+            return ""
+        if hours < 1:
+            return f"{hours * 60:g} minutes"
+        return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
 
 class Episode(models.Model):
     """One patient's pass along the pathway, under the organisation's pseudonymised
@@ -248,6 +265,9 @@ class EpisodeUpload(models.Model):
     reason = models.TextField(blank=True)  # why it was refused or failed
     report = models.JSONField(default=dict, blank=True)
     valid_only = models.BooleanField(default=False)
+    # Sent by a data system that asked for it to be loaded once checked: "all" (only when
+    # nothing is wrong) or "valid" (its valid rows); empty waits for a person.
+    auto_load = models.CharField(max_length=5, blank=True)
     added = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

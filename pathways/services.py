@@ -23,6 +23,14 @@ class PathwayError(ValueError):
         self.problems = problems
 
 
+def _recompute_on_commit(pathway: Pathway) -> None:
+    """The pathway's data or settings changed (its version was raised in this
+    transaction): work its flow measures out again once it commits."""
+    from pathways.tasks import recompute_flow
+
+    enqueue_on_commit(recompute_flow, pathway.pk)
+
+
 def create_pathway(*, host, name: str, specialty: str = "", description: str = "") -> Pathway:
     name = name.strip()
     if Pathway.objects.filter(host=host, name__iexact=name).exists():
@@ -52,6 +60,7 @@ def update_pathway(*, pathway: Pathway, **fields) -> Pathway:
             setattr(pathway, key, value)
         pathway.save(update_fields=list(fields))
         Pathway.objects.filter(pk=pathway.pk).update(data_version=F("data_version") + 1)
+        _recompute_on_commit(pathway)
     return pathway
 
 
@@ -79,6 +88,7 @@ def save_step(*, pathway: Pathway, code: str, name: str, standard_hours, step: S
         except IntegrityError:
             raise PathwayError({"code": "Someone else changed the steps: try again"}) from None
         Pathway.objects.filter(pk=pathway.pk).update(data_version=F("data_version") + 1)
+        _recompute_on_commit(pathway)
     return step
 
 
@@ -89,6 +99,7 @@ def remove_step(*, step: Step) -> None:
         Episode.objects.filter(pathway_id=step.pathway_id).update(**{f"step_{step.slot}": None})
         step.delete()
         Pathway.objects.filter(pk=step.pathway_id).update(data_version=F("data_version") + 1)
+        _recompute_on_commit(step.pathway)
 
 
 # --- Episode uploads: received → checked (a report) → loaded, or refused --------------------
@@ -98,13 +109,15 @@ UPLOAD_KEPT = timedelta(hours=24)
 BATCH = 5000
 
 
-def receive_upload(*, pathway: Pathway, file, by, via_api: bool = False) -> EpisodeUpload:
+def receive_upload(
+    *, pathway: Pathway, file, by, via_api: bool = False, auto_load: str = ""
+) -> EpisodeUpload:
     """Keep an uploaded file (already streamed to disk by Django) and have it checked."""
     from pathways.tasks import check_episode_upload
 
     name = Path(file.name).name[:200] or "episodes.csv"
     upload = EpisodeUpload(pathway=pathway, created_by=by, via_api=via_api, filename=name,
-                           size=file.size)  # fmt: skip
+                           size=file.size, auto_load=auto_load)  # fmt: skip
     suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
     with transaction.atomic():
         upload.file.save(f"{uuid.uuid4().hex}{suffix}", file, save=False)
@@ -153,6 +166,12 @@ def check_upload(*, upload_id: int) -> None:
                 "your system administrator if it happens again")  # fmt: skip
         return
     _finish(upload, S.CHECKED, report=report.as_dict())
+    if upload.auto_load:  # a nightly feed: load without waiting for a person, if it may
+        upload.refresh_from_db()
+        try:
+            confirm_upload(upload=upload, valid_only=upload.auto_load == "valid")
+        except PathwayError as error:
+            logger.info("Episode upload %s left for a person: %s", upload.pk, error)
 
 
 def _drop_file(upload: EpisodeUpload) -> None:
@@ -227,6 +246,7 @@ def load_upload(*, upload_id: int) -> None:
             data_version=F("data_version") + 1, last_loaded_at=now
         )
         _finish(upload, S.LOADED, added=added, updated=len(records) - added)
+        _recompute_on_commit(pathway)
     _drop_file(upload)
 
 
@@ -270,6 +290,15 @@ def sweep_uploads() -> int:
         except Exception:
             break
         touched += 1
+    from pathways.recompute import stale_pathways
+    from pathways.tasks import recompute_flow
+
+    for pathway_id in stale_pathways():
+        try:
+            recompute_flow.apply_async(args=(pathway_id,), retry=False)
+        except Exception:
+            break
+        touched += 1
     for upload in EpisodeUpload.objects.filter(
         status__in=(S.RECEIVED, S.CHECKED, S.REFUSED), created_at__lt=now - UPLOAD_KEPT
     ):
@@ -277,3 +306,33 @@ def sweep_uploads() -> int:
         _finish(upload, S.EXPIRED)
         touched += 1
     return touched
+
+
+def load_synthetic(*, pathway: Pathway, data: dict, prefix: str = "SYN") -> int:
+    """Store synthetic episodes (pathways/synthetic.py columns) as if loaded from a file:
+    for the demo and for trying the app. Returns how many."""
+    from pathways import synthetic
+
+    slots = dict(pathway.steps.values_list("code", "slot"))
+    now = timezone.now()
+    rows = [
+        episodes.Record(
+            line=0, episode_id=r["episode_id"], arrived_at=r["arrived_at"],
+            departed_at=r["departed_at"], destination=r["destination"],
+            steps={code: at for code, at in r["steps"].items() if at and code in slots},
+        )
+        for r in synthetic.records(data, prefix=prefix)
+    ]  # fmt: skip
+    with transaction.atomic():
+        for start in range(0, len(rows), BATCH):
+            Episode.objects.bulk_create(
+                [_episode(pathway, r, slots, now) for r in rows[start : start + BATCH]],
+                update_conflicts=True,
+                unique_fields=["pathway", "episode_id"],
+                update_fields=EPISODE_FIELDS,
+            )
+        Pathway.objects.filter(pk=pathway.pk).update(
+            data_version=F("data_version") + 1, last_loaded_at=now
+        )
+        _recompute_on_commit(pathway)
+    return len(rows)

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from pathways import services
+from pathways import recompute, services
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
@@ -12,6 +12,11 @@ def check_episode_upload(upload_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
 def load_episode_upload(upload_id: int) -> None:
     services.load_upload(upload_id=upload_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+def recompute_flow(pathway_id: int) -> None:
+    recompute.recompute_flow(pathway_id=pathway_id)
 
 
 @shared_task

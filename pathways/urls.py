@@ -7,6 +7,7 @@ urlpatterns = [
     path("pathways/<int:pathway_id>/", views.pathway_detail, name="pathway_detail"),
     path("pathways/<int:pathway_id>/settings/", views.pathway_settings, name="pathway_settings"),
     path("pathways/<int:pathway_id>/steps/", views.pathway_steps, name="pathway_steps"),
+    path("pathways/<int:pathway_id>/tokens/", views.pathway_tokens, name="pathway_tokens"),
     path("steps/<int:step_id>/", views.step_edit, name="step_edit"),
     path(
         "pathways/<int:pathway_id>/episodes/upload/",

@@ -1,4 +1,5 @@
 from copy import copy
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,10 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fca import tokens
 from fca.access import get_episode_upload_for_user, get_pathway_for_user, get_step_for_user
-from fca.models import OrganisationMembership
+from fca.forms import IntegrationTokenForm
+from fca.models import ApiToken, OrganisationMembership
 from pathways import services
 from pathways.forms import EpisodeFileForm, PathwayForm, PathwaySettingsForm, StepForm
 from pathways.models import MAX_STEPS
@@ -57,8 +61,34 @@ def pathway_detail(request: HttpRequest, pathway_id: int) -> HttpResponse:
         "episodes": pathway.episodes.count(),
         "uploads": pathway.uploads.select_related("created_by")[:5] if access.can_load else [],
         "metrics": [label for value, label in pathway.Metric.choices if value in pathway.metrics],
+        "measures": pathway.measures.select_related("chart").defer("chart__figure"),
+        "heatmaps": _heatmap_tables(pathway.heatmap),
+        "heatmap_from": pathway.heatmap and date.fromisoformat(pathway.heatmap["start"]),
+        "heatmap_to": pathway.heatmap
+        and date.fromisoformat(pathway.heatmap["end"]) - timedelta(days=1),
+        "recomputing": pathway.metrics_version < pathway.data_version,
     }
     return render(request, "pathways/pathway_detail.html", context)
+
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _heatmap_tables(heatmap: dict) -> list[dict]:
+    """Arrivals and discharges as two weekday × hour tables, each cell shaded 0–4 by its
+    share of the busiest hour (the number is in the cell too: colour is never alone)."""
+    if not heatmap:
+        return []
+    tables = []
+    for key, title in (("arrivals", "Arrivals"), ("discharges", "Discharges")):
+        grid = heatmap[key]
+        top = max((n for row in grid for n in row), default=0) or 1
+        rows = [
+            {"day": day, "cells": [(n, min(4, round(4 * n / top))) for n in row]}
+            for day, row in zip(DAYS, grid, strict=True)
+        ]
+        tables.append({"key": key, "title": title, "rows": rows})
+    return tables
 
 
 @login_required
@@ -178,3 +208,24 @@ def episode_upload_discard(request: HttpRequest, episode_upload_id: int) -> Http
     services.discard_upload(upload=upload)
     messages.success(request, f"{upload.filename} was discarded: nothing from it was loaded.")
     return redirect("episode_upload_new", pathway_id=pathway.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pathway_tokens(request: HttpRequest, pathway_id: int) -> HttpResponse:
+    """The pathway's feed tokens: a data warehouse sends its episodes with one, nightly."""
+    pathway, _ = get_pathway_for_user(request.user, pathway_id, write=True)
+    form = IntegrationTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _, new_token = tokens.create_token(
+            user=request.user, kind=ApiToken.Kind.INTEGRATION, pathway=pathway,
+            **form.cleaned_data,
+        )  # fmt: skip
+        form = IntegrationTokenForm()
+    context = {
+        "form": form, "tokens": pathway.api_tokens.select_related("user"), "new_token": new_token,
+        "owner": pathway, "owner_url": reverse("pathway_detail", args=[pathway.pk]),
+        "owner_kind": "pathway", "feed_what": "this pathway's episodes",
+    }  # fmt: skip
+    return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)

@@ -235,7 +235,7 @@ def test_attendance_and_evaluation_become_measures_of_the_room(coach, cast):
     refused = coach.post(
         reverse("add_point", args=[attendance.pk]), {"day": "20/01/2026", "value": "5"}
     )
-    assert "worked out from the room" in refused.content.decode()
+    assert "worked out by the app, from attendance" in refused.content.decode()
 
 
 def test_attendees_score_from_a_signed_link_for_a_week(client, cast):

@@ -33,7 +33,7 @@ def test_a_qi_lead_adds_a_pathway_and_its_steps(client, cast):
     page = client.get(reverse("pathway_detail", args=[pathway.pk])).content.decode()
     flow = page[page.index('data-testid="pathway-steps"') :]
     assert flow.index("Arrival") < flow.index("Orthogeriatric review") < flow.index("Theatre")
-    assert "within 36 h" in flow
+    assert "within 36 hours" in flow
 
 
 def test_only_a_qi_lead_adds_a_pathway(client, cast):

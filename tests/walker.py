@@ -127,6 +127,9 @@ RULES = {
     "step_edit": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "step_remove": {"POST": "pathway_manage"},
     "episode_upload_new": {"GET": "pathway_load", "POST": "pathway_load"},
+    "pathway_tokens": {"GET": "pathway_manage", "POST": "pathway_manage"},
+    "api_send_episodes": {"POST": "pathway_load"},
+    "api_episode_upload": {"GET": "pathway_load"},
     "episode_upload": {"GET": "pathway_load"},
     "episode_upload_confirm": {"POST": "pathway_load"},
     "episode_upload_discard": {"POST": "pathway_load"},
@@ -283,7 +286,8 @@ def _verdict(response) -> str | int:
         return "sign in"
     if response.status_code == 401:  # the API's answer to a caller with no credentials
         return "sign in"
-    if response.status_code in (200, 302, 400):
+    # 415: past the access checks, refused for its (empty) content type.
+    if response.status_code in (200, 202, 302, 400, 415):
         return "ok"
     return response.status_code
 

@@ -107,6 +107,7 @@ def load_demo() -> None:
             _load_sessions(room, people, year=trust["ods_code"] == "RF4")
             if trust["ods_code"] == "RF4":
                 _load_story(room, people)
+                _load_pathway(organisation, room)
 
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
@@ -348,3 +349,32 @@ def _load_story(room: BigRoom, people: dict) -> None:
     PDSA.objects.filter(pk=doing.pk).update(
         status_changed_on=timezone.localdate() - timedelta(weeks=2)
     )
+
+
+def _load_pathway(organisation: Organisation, room: BigRoom) -> None:
+    """The emergency department's pathway, behind the room: a year of synthetic episodes
+    (about 120 arrivals a day), whose weekly flow measures and heatmap the worker works
+    out as it would after a nightly load."""
+    from pathways import services, synthetic
+    from pathways.models import Pathway, Step
+
+    if room.pathway_id:
+        return
+    pathway = Pathway.objects.create(
+        host=organisation, name="Emergency department (Queen's Hospital)",
+        specialty="Emergency medicine", description="From arrival at the front door to "
+        "leaving the department: home, admitted, or transferred. Synthetic episodes.",
+        los_threshold_hours=4, not_discharges=["died"],
+        metrics=["arrivals", "los_median_hours", "long_stay_pct", "occupancy",
+                 "step_within_standard_pct", "step_median_hours"],
+    )  # fmt: skip
+    Step.objects.create(pathway=pathway, code="triage", name="Triage", standard_hours=0.25,
+                        slot=1)  # fmt: skip
+    Step.objects.create(pathway=pathway, code="clinician", name="Seen by a clinician",
+                        standard_hours=1, slot=2)  # fmt: skip
+    room.pathway = pathway
+    room.save(update_fields=["pathway"])
+    shape = synthetic.Shape(median_stay_hours=3.2, stay_spread=0.55,
+                            steps=[("triage", 0.2), ("clinician", 1.1)], died_share=0.002)  # fmt: skip
+    data = synthetic.columns(120 * 365, end=timezone.now(), days=365, shape=shape, seed=4)
+    services.load_synthetic(pathway=pathway, data=data, prefix="QH")

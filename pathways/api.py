@@ -1,0 +1,91 @@
+"""The pathways API, for data warehouses: send a file of episodes (streamed to disk, as a
+multipart upload), and follow it through its check and load."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from fca.access import get_episode_upload_for_user, get_pathway_for_user
+from fca.models import ApiToken
+from pathways import services
+from pathways.models import EpisodeUpload, Pathway
+
+
+class SendSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    load = serializers.ChoiceField(
+        choices=["", "all", "valid"], required=False, default="",
+        help_text="Load it once checked: all (only if it has no problems) or the valid rows; "
+        "empty leaves it for a person to look at",
+    )  # fmt: skip
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    rows = serializers.IntegerField(source="report.rows", default=None)
+    valid = serializers.IntegerField(source="report.valid", default=None)
+    problem_count = serializers.IntegerField(source="report.problem_count", default=None)
+    problems = serializers.ListField(source="report.problems", default=list)
+
+    class Meta:
+        model = EpisodeUpload
+        fields = ["id", "url", "filename", "status", "reason", "rows", "valid", "problem_count",
+                  "problems", "added", "updated", "created_at"]  # fmt: skip
+
+    def get_url(self, upload) -> str:
+        return reverse("api_episode_upload", args=[upload.pk], request=self.context["request"])
+
+
+def _token(request) -> ApiToken | None:
+    token = getattr(request, "auth", None)
+    return token if isinstance(token, ApiToken) and token.kind == "integration" else None
+
+
+def _pathway_for_api(request, pathway_id: int) -> Pathway:
+    """A person needs the right to load the pathway's data; a feed token reaches only its
+    own pathway (a room's token reaches none)."""
+    token = _token(request)
+    if token is None:
+        pathway, access = get_pathway_for_user(request.user, pathway_id)
+        if not access.can_load:
+            raise PermissionDenied("You may not send data to this pathway")
+        return pathway
+    if token.pathway_id != pathway_id:
+        raise Http404("No such pathway")
+    return Pathway.objects.get(pk=pathway_id)
+
+
+@api_view(["POST"])
+@parser_classes([MultiPartParser])
+@permission_classes([IsAuthenticated])  # a pathway's feed token may use it
+def send_episodes(request, pathway_id: int):
+    """Send a CSV or .xlsx file of episodes. It is checked by the worker; follow `url`."""
+    pathway = _pathway_for_api(request, pathway_id)
+    data = SendSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    upload = services.receive_upload(
+        pathway=pathway, file=data.validated_data["file"], by=request.user, via_api=True,
+        auto_load=data.validated_data["load"],
+    )  # fmt: skip
+    body = UploadSerializer(upload, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])  # a pathway's feed token may use it
+def episode_upload(request, episode_upload_id: int):
+    token = _token(request)
+    if token is None:
+        upload = get_episode_upload_for_user(request.user, episode_upload_id)
+    else:
+        # A feed follows its pathway's uploads (never a row of data), even when write-only.
+        scope = EpisodeUpload.objects.filter(pathway_id=token.pathway_id)
+        upload = scope.filter(pk=episode_upload_id).first() if token.pathway_id else None
+        if upload is None:
+            raise Http404("No such upload")
+    return Response(UploadSerializer(upload, context={"request": request}).data)

@@ -1,0 +1,208 @@
+"""From a pathway's episodes to its flow measures: the one function that loads rows, calls
+pathways/flow.py, and writes what it returns as the data points of the pathway's measures.
+
+Which weekly figure becomes which measure, with its chart and which way is better, is set
+out once here (FLOW_MEASURES)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+
+from measures.models import Measure
+from measures.services import replace_worked_out_points
+from pathways import flow
+from pathways.models import MAX_STEPS, Episode, Pathway
+
+
+@dataclass(frozen=True)
+class FlowMeasure:
+    name: str
+    unit: str
+    improvement: str
+    chart_type: str
+    shape: str = "value"
+    kind: str = "process"
+    # the weekly figure; for a proportion, the numerator and denominator fields
+    field: str = ""
+    numerator: str = ""
+    denominator: str = ""
+
+
+FLOW_MEASURES = {
+    "arrivals": FlowMeasure("Arrivals a week", "patients", "neutral", "xmr", field="arrivals"),
+    "discharges": FlowMeasure("Discharges a week", "patients", "neutral", "xmr",
+                              field="discharges"),
+    "deaths_or_other": FlowMeasure("Deaths and other departures a week", "patients",
+                                   "decrease", "c", field="deaths_or_other", kind="balancing"),
+    "los_median_hours": FlowMeasure("Median length of stay", "hours", "decrease", "xmr",
+                                    field="los_median_hours", kind="outcome"),
+    "los_mean_hours": FlowMeasure("Mean length of stay", "hours", "decrease", "xmr",
+                                  field="los_mean_hours", kind="outcome"),
+    "long_stay_pct": FlowMeasure("Discharges after a long stay", "%", "decrease", "p",
+                                 shape="proportion", numerator="long_stays",
+                                 denominator="discharges", kind="outcome"),
+    "before_noon_pct": FlowMeasure("Discharges before noon", "%", "increase", "p",
+                                   shape="proportion", numerator="before_noon",
+                                   denominator="discharges"),
+    "on_pathway": FlowMeasure("Patients on the pathway at the start of the week", "patients",
+                              "decrease", "xmr", field="on_pathway"),
+    "stranded": FlowMeasure("Stranded patients", "patients", "decrease", "xmr",
+                            field="stranded"),
+    "super_stranded": FlowMeasure("Super-stranded patients", "patients", "decrease", "xmr",
+                                  field="super_stranded"),
+    "occupancy": FlowMeasure("Occupancy (mean on the pathway)", "patients", "neutral", "xmr",
+                             field="occupancy"),
+    "discharge_delay_median_days": FlowMeasure(
+        "Median delay once ready to go", "days", "decrease", "xmr",
+        field="discharge_delay_median_days"),
+}  # fmt: skip
+
+
+def _step_measures(pathway: Pathway, key: str) -> list[tuple[str, FlowMeasure]]:
+    """A step's measures: within its standard (steps with one), and median hours to it."""
+    measures = []
+    for step in pathway.steps.all():
+        if key == "step_within_standard_pct" and step.standard_hours is not None:
+            name = f"{step.name} within {step.standard_words}"
+            spec = FlowMeasure(name, "%", "increase", "p", shape="proportion",
+                               numerator="step_within_standard", denominator="step_count")  # fmt: skip
+            measures.append((step.code, spec))
+        elif key == "step_median_hours":
+            spec = FlowMeasure(f"Median hours to {step.name.lower()}", "hours", "decrease",
+                               "xmr", field="step_median_hours")  # fmt: skip
+            measures.append((step.code, spec))
+    return measures
+
+
+def episodes_of(pathway: Pathway) -> flow.Episodes:
+    """The pathway's episodes as columns for flow.py (UTC, NaT for missing)."""
+    slots = dict(pathway.steps.values_list("code", "slot"))
+    names = ["arrived_at", "departed_at", "discharge_ready_at", "destination",
+             *(f"step_{slot}" for slot in range(1, MAX_STEPS + 1))]  # fmt: skip
+    rows = list(Episode.objects.filter(pathway=pathway).values_list(*names))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+
+    def times(column) -> np.ndarray:
+        naive = [t.replace(tzinfo=None) if t is not None else None for t in column]
+        return np.array(naive, dtype="datetime64[us]")
+
+    return flow.Episodes(
+        arrived_at=times(columns[0]),
+        departed_at=times(columns[1]),
+        discharge_ready_at=times(columns[2]),
+        destination=[d or None for d in columns[3]],
+        steps={code: times(columns[4 + slot - 1]) for code, slot in slots.items()},
+    )
+
+
+def recompute_flow(*, pathway_id: int) -> bool:
+    """Work out the pathway's weekly flow figures again, from all its episodes, and write
+    them to its chosen flow measures (created on first use). Coalesced: a version already
+    worked out is not worked out again. Returns whether it ran."""
+    pathway = Pathway.objects.filter(pk=pathway_id).first()
+    if pathway is None or pathway.metrics_version >= pathway.data_version:
+        return False
+    version = pathway.data_version  # read first: newer episodes make a newer version
+    episodes = episodes_of(pathway)
+    rows = []
+    if len(episodes):
+        rows = flow.weekly_metrics(
+            episodes,
+            los_threshold_hours=pathway.los_threshold_hours,
+            stranded_days=(pathway.stranded_days, pathway.super_stranded_days),
+            step_standards_hours={s.code: s.standard_hours for s in pathway.steps.all()},
+            not_discharges=pathway.not_discharges,
+        )
+    provisional = _provisional_weeks(rows, pathway.data_lag_weeks)
+    heatmap = _heatmap(episodes, rows, pathway)
+    with transaction.atomic():
+        for key in pathway.metrics:
+            specs = (
+                _step_measures(pathway, key) if key.startswith("step_")
+                else [("", FLOW_MEASURES[key])] if key in FLOW_MEASURES else []
+            )  # fmt: skip
+            for step_code, spec in specs:
+                measure = _measure(pathway, key, step_code, spec)
+                points = _points(rows, spec, step_code, provisional, measure)
+                replace_worked_out_points(measure=measure, points=points)
+        Pathway.objects.filter(pk=pathway.pk, metrics_version__lt=version).update(
+            metrics_version=version, heatmap=heatmap
+        )
+    return True
+
+
+HEATMAP_WEEKS = 12
+LONDON = ZoneInfo("Europe/London")
+
+
+def _heatmap(episodes, rows, pathway: Pathway) -> dict:
+    """Arrivals against discharges by local weekday and hour, over the latest complete
+    weeks (demand against activity, as the Sheffield flow work drew it)."""
+    complete = [r for r in rows if r.complete]
+    if not complete:
+        return {}
+    start, end = complete[max(0, len(complete) - HEATMAP_WEEKS)].week_start, complete[-1].week_end
+    counts = flow.arrivals_departures_heatmap(
+        episodes, start=_midnight(start), end=_midnight(end), not_discharges=pathway.not_discharges
+    )
+    return {"start": start.isoformat(), "end": end.isoformat(),
+            "weeks": (end - start).days // 7,
+            "arrivals": counts.arrivals, "discharges": counts.discharges}  # fmt: skip
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LONDON)
+
+
+def _provisional_weeks(rows, lag: int) -> set[date]:
+    """The unfinished week, and the ``lag`` latest complete weeks whose times may still
+    be arriving."""
+    weeks = {r.week_start for r in rows if not r.complete}
+    complete = [r.week_start for r in rows if r.complete]
+    weeks.update(complete[-lag:] if lag else [])
+    return weeks
+
+
+def _measure(pathway: Pathway, key: str, step_code: str, spec: FlowMeasure) -> Measure:
+    measure, _ = Measure.objects.get_or_create(
+        pathway=pathway, flow_metric=key, step_code=step_code,
+        defaults={
+            "name": spec.name, "unit": spec.unit, "improvement": spec.improvement,
+            "chart_type": spec.chart_type, "shape": spec.shape, "kind": spec.kind,
+            "frequency": "weekly", "source": Measure.Source.FLOW,
+            "definition": f"Worked out every week from the pathway's episodes ({key}).",
+        },
+    )  # fmt: skip
+    return measure
+
+
+def _points(rows, spec: FlowMeasure, step_code: str, provisional: set, measure) -> dict:
+    def pick(row, name):
+        value = getattr(row, name)
+        return value.get(step_code) if isinstance(value, dict) else value
+
+    points = {}
+    for row in rows:
+        late = row.week_start in provisional
+        if spec.shape == "proportion":
+            numerator, denominator = pick(row, spec.numerator), pick(row, spec.denominator)
+            if not denominator or numerator is None:
+                continue  # a percentage of nobody is no point at all
+            points[row.week_start] = (100 * numerator / denominator, float(numerator),
+                                      float(denominator), late)  # fmt: skip
+        else:
+            value = pick(row, spec.field)
+            if value is not None:
+                points[row.week_start] = (float(value), None, None, late)
+    return points
+
+
+def stale_pathways() -> list[int]:
+    """Pathways whose flow measures are older than their episodes or settings."""
+    return list(
+        Pathway.objects.filter(metrics_version__lt=F("data_version")).values_list("pk", flat=True)
+    )
