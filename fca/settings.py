@@ -248,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": STALE_SWEEP_SECONDS,
     },
     "delete-old-uploads": {"task": "measures.tasks.delete_old_uploads", "schedule": 3600},
+    "episode-retention": {
+        "task": "pathways.tasks.apply_retention",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "sweep-episode-uploads": {
         "task": "pathways.tasks.sweep_episode_uploads",
         "schedule": STALE_SWEEP_SECONDS,

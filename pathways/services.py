@@ -336,3 +336,21 @@ def load_synthetic(*, pathway: Pathway, data: dict, prefix: str = "SYN") -> int:
         )
         _recompute_on_commit(pathway)
     return len(rows)
+
+
+def apply_retention(*, now=None) -> dict[int, int]:
+    """Delete the episodes each pathway keeps no longer: those that left the pathway more
+    than its ``keep_episodes_months`` ago (episodes still on it are kept). Flow measures are
+    worked out again where anything went. Returns {pathway id: episodes deleted}."""
+    now = now or timezone.now()
+    deleted = {}
+    for pathway in Pathway.objects.all():
+        cut = now - timedelta(days=round(pathway.keep_episodes_months * 30.44))
+        with transaction.atomic():
+            gone, _ = Episode.objects.filter(pathway=pathway, departed_at__lt=cut).delete()
+            if gone:
+                Pathway.objects.filter(pk=pathway.pk).update(data_version=F("data_version") + 1)
+                _recompute_on_commit(pathway)
+                logger.info("Retention: %s episodes of pathway %s deleted", gone, pathway.pk)
+                deleted[pathway.pk] = gone
+    return deleted

@@ -20,5 +20,10 @@ def recompute_flow(pathway_id: int) -> None:
 
 
 @shared_task
+def apply_retention() -> int:
+    return sum(services.apply_retention().values())
+
+
+@shared_task
 def sweep_episode_uploads() -> int:
     return services.sweep_uploads()

@@ -140,3 +140,28 @@ def test_files_nobody_confirms_are_let_go_after_a_day(send):
 def test_a_member_without_the_data_right_cannot_upload(client, cast, pathway):
     client.force_login(cast.bob)
     assert client.get(reverse("episode_upload_new", args=[pathway.pk])).status_code == 403
+
+
+def test_episodes_older_than_the_pathway_keeps_them_are_deleted(
+    cast, pathway, django_capture_on_commit_callbacks
+):
+    from pathways.models import Episode
+
+    now = timezone.now()
+    pathway.keep_episodes_months = 12
+    pathway.save()
+    old, recent, still_here = (
+        now - timedelta(days=400),
+        now - timedelta(days=100),
+        now - timedelta(days=500),
+    )
+    for episode_id, arrived, departed in (("OLD", old, old + timedelta(days=2)),
+                                          ("NEW", recent, recent + timedelta(days=2)),
+                                          ("OPEN", still_here, None)):  # fmt: skip
+        Episode.objects.create(pathway=pathway, episode_id=episode_id, arrived_at=arrived,
+                               departed_at=departed, loaded_at=now)  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.apply_retention() == {pathway.pk: 1}
+    assert sorted(Episode.objects.values_list("episode_id", flat=True)) == ["NEW", "OPEN"]
+    pathway.refresh_from_db()
+    assert pathway.data_version == pathway.metrics_version == 1
