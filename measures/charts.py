@@ -360,6 +360,10 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
         chunk = payload["points"][phase["start"] : phase["end"]]
         x = [p["period"] for p in chunk]
         kinds = [p["point_type"] for p in chunk]
+        # A percentage of few patients is drawn pale, and says so, but still counts.
+        few = [p.get("few") for p in chunk]
+        words = [POINT_TYPE_WORDS[k] + (f" (only {n:g} patients)" if n else "")
+                 for k, n in zip(kinds, few, strict=True)]  # fmt: skip
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -370,12 +374,14 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
                 showlegend=first,
                 line={"color": "#a6a6a6", "width": 2},
                 marker={
-                    "color": [COLOURS[k] for k in kinds],
+                    "color": [
+                        "#e8edee" if n else COLOURS[k] for k, n in zip(kinds, few, strict=True)
+                    ],
                     "symbol": [SYMBOLS[k] for k in kinds],
                     "size": 9,
                     "line": {"color": "#425563", "width": 1},
                 },
-                customdata=[POINT_TYPE_WORDS[k] for k in kinds],
+                customdata=words,
                 hovertemplate="%{x|" + day_format + "}: %{y}<br>%{customdata}<extra></extra>",
             )
         )

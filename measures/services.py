@@ -199,6 +199,24 @@ def chart_settings(measure: Measure) -> charts.Settings:
     )
 
 
+def _mark_few(measure: Measure, rows: list, payload: dict) -> None:
+    """A flow measure's weekly percentages of fewer patients than its pathway's smallest n
+    are marked (drawn pale, and said), though they still count."""
+    if measure.pathway_id is None or measure.shape != Measure.Shape.PROPORTION:
+        return
+    smallest = measure.pathway.min_weekly_n
+    few = 0
+    for row, point in zip(rows, payload["points"], strict=True):
+        if row.denominator is not None and row.denominator < smallest:
+            point["few"] = row.denominator
+            few += 1
+    if few:
+        payload["summary"] += (
+            f" {few} week{'s' if few != 1 else ''} had fewer than {smallest} patients: drawn "
+            "pale, as their percentages rest on few patients."
+        )
+
+
 def compute_chart(measure: Measure) -> tuple[dict, dict]:
     """The chart's numbers and Plotly figure, from all the measure's rows."""
     rows, provisional = [], []
@@ -209,6 +227,7 @@ def compute_chart(measure: Measure) -> tuple[dict, dict]:
     phase_starts = list(measure.phases.values_list("starts_on", flat=True))
     settings = chart_settings(measure)
     payload = charts.compute(settings, rows, phase_starts)
+    _mark_few(measure, rows, payload)
     # Provisional points are drawn, apart, and never tested: rules and icons ignore them.
     payload["provisional"] = [
         {"period": r.period.isoformat(), "value": r.value} for r in provisional

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from measures.models import Measure
@@ -78,9 +78,14 @@ def _step_measures(pathway: Pathway, key: str) -> list[tuple[str, FlowMeasure]]:
     return measures
 
 
+NAT = np.iinfo(np.int64).min  # numpy's NaT, as int64
+
+
 def episodes_of(pathway: Pathway) -> flow.Episodes:
     """The pathway's episodes as columns for flow.py (UTC, NaT for missing)."""
     slots = dict(pathway.steps.values_list("code", "slot"))
+    if connection.vendor == "postgresql":
+        return _episodes_from_postgres(pathway, slots)
     names = ["arrived_at", "departed_at", "discharge_ready_at", "destination",
              *(f"step_{slot}" for slot in range(1, MAX_STEPS + 1))]  # fmt: skip
     rows = list(Episode.objects.filter(pathway=pathway).values_list(*names))
@@ -96,6 +101,36 @@ def episodes_of(pathway: Pathway) -> flow.Episodes:
         discharge_ready_at=times(columns[2]),
         destination=[d or None for d in columns[3]],
         steps={code: times(columns[4 + slot - 1]) for code, slot in slots.items()},
+    )
+
+
+def _episodes_from_postgres(pathway: Pathway, slots: dict[str, int]) -> flow.Episodes:
+    """The same columns, read fast: each time as integer microseconds since 1970 (exact:
+    PostgreSQL's epoch is numeric), NULL as NaT, straight into numpy."""
+    times = ["arrived_at", "departed_at", "discharge_ready_at",
+             *(f"step_{slot}" for slot in slots.values())]  # fmt: skip
+    select = ", ".join(
+        f"COALESCE((EXTRACT(EPOCH FROM {name}) * 1000000)::bigint, {NAT})" for name in times
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select}, destination FROM pathways_episode WHERE pathway_id = %s",  # noqa: S608
+            [pathway.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        micro = np.empty((0, len(times)), dtype=np.int64)
+        destination = []
+    else:
+        micro = np.array([row[:-1] for row in rows], dtype=np.int64)
+        destination = [row[-1] or None for row in rows]
+    column = {name: micro[:, i].view("datetime64[us]") for i, name in enumerate(times)}
+    return flow.Episodes(
+        arrived_at=column["arrived_at"],
+        departed_at=column["departed_at"],
+        discharge_ready_at=column["discharge_ready_at"],
+        destination=destination,
+        steps={code: column[f"step_{slot}"] for code, slot in slots.items()},
     )
 
 

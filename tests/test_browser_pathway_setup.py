@@ -44,6 +44,13 @@ def test_a_qi_lead_sets_up_a_pathway_and_a_coach_links_the_room(web, cast, trans
     web.check()
     steps = page.get_by_test_id("pathway-steps").inner_text()
     assert steps.index("Orthogeriatric review") < steps.index("Theatre")
+    page.get_by_role("link", name="Data feed tokens").click()
+    web.check()
+    page.get_by_label("What will use the token?").fill("Data warehouse")
+    page.get_by_role("button", name="Make the token").click()
+    web.check()
+    assert page.get_by_test_id("token-text").inner_text().startswith("fca_")
+    assert "send this pathway's episodes" in page.locator("main").inner_text()
 
     page.context.clear_cookies()  # the coach, on the same tablet
     web.sign_in(cast.alice.email, f"/rooms/{cast.room.pk}/settings/")

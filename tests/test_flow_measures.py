@@ -87,6 +87,10 @@ def test_a_load_becomes_the_pathways_weekly_flow_measures(
     flags = list(measures["discharges"].points.order_by("period").values_list(
         "provisional", flat=True))  # fmt: skip
     assert flags[-2:] == [True, True] and not any(flags[:-2])
+    # Three patients a week is fewer than the pathway's smallest n (10): drawn pale, said.
+    theatre_chart = ChartResult.objects.get(measure=theatre)
+    assert "had fewer than 10 patients: drawn pale" in theatre_chart.result["summary"]
+    assert theatre_chart.result["points"][0]["few"] == 3
     chart = ChartResult.objects.get(measure=measures["discharges"])
     assert chart.result["n"] == len(flags) - 2
     assert "provisional" in chart.result["summary"]
