@@ -459,7 +459,7 @@ class SpecificAimForm(NHSFormMixin, forms.ModelForm):
 
     def __init__(self, *args, room, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["measure"].queryset = room.measures.all()
+        self.fields["measure"].queryset = room.all_measures()
         self.fields["measure"].empty_label = "Choose a measure"
         self.fields["measure"].error_messages["required"] = (
             "Choose the measure that shows the aim (add it to the room first if it is missing)"
@@ -544,7 +544,7 @@ class PlanForm(NHSFormMixin, forms.ModelForm):
 
     def __init__(self, *args, room, team, questions=(), tasks=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["measures"].queryset = room.measures.all()
+        self.fields["measures"].queryset = room.all_measures()
         self.fields["measures"].required = False
         self.question_rows = []
         for n, row in enumerate([*questions, *[None] * BLANK_ROWS], start=1):

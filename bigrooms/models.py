@@ -116,6 +116,20 @@ class BigRoom(models.Model):
         """What this person may do here; one query."""
         return RoomAccess.for_user(self, user)
 
+    def all_measures(self):
+        """The room's own measures and the flow measures of the pathway it works on."""
+        from measures.models import Measure
+
+        owned = Q(room=self)
+        if self.pathway_id:
+            owned |= Q(pathway_id=self.pathway_id)
+        return Measure.objects.filter(owned)
+
+    def has_measure(self, measure) -> bool:
+        return measure.room_id == self.pk or (
+            measure.pathway_id is not None and measure.pathway_id == self.pathway_id
+        )
+
     def paused_spans(self) -> list[tuple[date, date | None]]:
         """The spans [from, until) when the room was stood down (until None: still is)."""
         spans, begun = [], None

@@ -772,7 +772,7 @@ def save_global_aim(*, room: BigRoom, by, **fields) -> GlobalAim:
 def save_specific_aim(*, room: BigRoom, aim: SpecificAim | None = None, **fields) -> SpecificAim:
     """Add or change a specific aim: what, how good, by when, on one of the room's measures."""
     measure = fields["measure"]
-    if measure.room_id != room.pk:
+    if not room.has_measure(measure):
         raise ImprovementError({"measure": "Choose one of this room's measures"})
     _check_theme(room, fields.get("theme"))
     aim = aim or SpecificAim(room=room)
@@ -927,7 +927,7 @@ def _save_tasks(pdsa: PDSA, tasks: Sequence[PlanTask]) -> None:
 
 def start_pdsa(*, idea: ChangeIdea, plan: dict, questions=(), tasks=(), measures=(), by) -> PDSA:
     """Start a new ramp for a change idea with its first cycle, in planning."""
-    if any(m.room_id != idea.room_id for m in measures):
+    if any(not idea.room.has_measure(m) for m in measures):
         raise ImprovementError({"measures": "Choose measures of this room"})
     with transaction.atomic():
         ramp = Ramp.objects.create(change_idea=idea)
@@ -940,7 +940,7 @@ def start_pdsa(*, idea: ChangeIdea, plan: dict, questions=(), tasks=(), measures
 
 
 def save_plan(*, pdsa: PDSA, plan: dict, questions, tasks, measures) -> PDSA:
-    if any(m.room_id != pdsa.room_id for m in measures):
+    if any(not pdsa.room.has_measure(m) for m in measures):
         raise ImprovementError({"measures": "Choose measures of this room"})
     with transaction.atomic():
         before = set(pdsa.measures.values_list("pk", flat=True))

@@ -59,7 +59,6 @@ from fca.forms import IntegrationTokenForm
 from fca.identifiers import text_warnings
 from fca.models import ApiToken
 from fca.qr import qr_svg
-from measures.models import Measure
 
 
 @login_required
@@ -69,10 +68,8 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
     kind_order = Case(
         *(When(kind=k, then=Value(i)) for i, k in enumerate(("outcome", "process", "balancing")))
     )
-    # The room's own measures, and the flow measures of the pathway it works on.
-    owned = Q(room=room) | Q(pathway_id=room.pathway_id) if room.pathway_id else Q(room=room)
     measures = (
-        Measure.objects.filter(owned)
+        room.all_measures()
         .select_related("chart", "driver")
         .defer("chart__figure")
         .order_by(kind_order, "name")
@@ -476,7 +473,7 @@ def _meeting_context(session, request) -> dict:
         "ticket": services.screen_ticket(session),
         "is_evaluation": current.title.lower().startswith("evaluation"),
         # The data item puts the room's measures and their icons on the screen.
-        "measures": room.measures.select_related("chart").defer("chart__figure")
+        "measures": room.all_measures().select_related("chart").defer("chart__figure")
         if "data" in current.title.lower()
         else [],
         # Drawn only when shown: the screen asks for its state every second.

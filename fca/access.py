@@ -148,8 +148,8 @@ def get_room_part_for_user(user, model, pk: int, *, write: bool = False):
 
 
 def get_pathway_for_user(user, pk: int, *, write: bool = False):
-    """A care pathway and the person's access to it; ``write`` (steps, settings) needs a
-    QI lead of its host or a coach of one of its rooms."""
+    """A care pathway and the person's access to it; ``write`` (steps, settings, tokens)
+    needs a QI lead of its host."""
     from pathways.models import Pathway
 
     pathway = Pathway.objects.select_related("host").filter(pk=pk).first()
@@ -159,7 +159,7 @@ def get_pathway_for_user(user, pk: int, *, write: bool = False):
     if not access.can_read:
         raise Http404("No such page")
     if write and not access.can_manage:
-        raise PermissionDenied("Only the pathway's QI leads and its rooms' coaches can do this")
+        raise PermissionDenied("Only the QI leads of the pathway's organisation can do this")
     return pathway, access
 
 

@@ -113,7 +113,7 @@ class TokenForm(NHSFormMixin, forms.Form):
 class IntegrationTokenForm(TokenForm):
     write_only = forms.BooleanField(
         label="It only sends data",
-        help_text="It cannot read the room's measures, only add values to them",
+        help_text="It cannot read what it sends to, only send data",
         required=False,
     )
 

@@ -176,7 +176,9 @@ class MeasureSettingsForm(NHSFormMixin, forms.ModelForm):
         )
         others = Measure.objects.filter(name__iexact=name, **owner)
         if others.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(f"The room already has a measure called “{name}”")
+            raise forms.ValidationError(
+                f"The {'room' if self.instance.room_id else 'pathway'} already has a measure called “{name}”"
+            )
         return name
 
     def clean_baseline_points(self):

@@ -527,16 +527,21 @@ def replace_data_points(*, measure: Measure, values: dict[date, float]) -> bool:
     return True
 
 
-def replace_worked_out_points(*, measure: Measure, points: dict) -> bool:
+def replace_worked_out_points(*, measure: Measure, points: dict, keep_before=None) -> bool:
     """Make a worked-out measure's points exactly these: period → (value, numerator,
-    denominator, provisional). Returns whether anything changed; only then is the chart
-    redrawn, so a recompute that finds the same numbers costs no chart."""
+    denominator, provisional). Points before ``keep_before`` are kept as they are (their
+    source rows are gone: retention). Returns whether anything changed; only then is the
+    chart redrawn, so a recompute that finds the same numbers costs no chart."""
     fields = ("value", "numerator", "denominator", "provisional")
     with transaction.atomic():
-        current = {row[0]: tuple(row[1:]) for row in measure.points.values_list("period", *fields)}
+        existing = measure.points.all()
+        if keep_before is not None:
+            points = {p: v for p, v in points.items() if p >= keep_before}
+            existing = existing.filter(period__gte=keep_before)
+        current = {row[0]: tuple(row[1:]) for row in existing.values_list("period", *fields)}
         if current == points:
             return False
-        measure.points.exclude(period__in=list(points)).delete()
+        existing.exclude(period__in=list(points)).delete()
         DataPoint.objects.bulk_create(
             [DataPoint(measure=measure, period=p, **dict(zip(fields, v, strict=True)))
              for p, v in points.items()],

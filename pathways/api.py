@@ -1,6 +1,7 @@
 """The pathways API, for data warehouses: send a file of episodes (streamed to disk, as a
 multipart upload), and follow it through its check and load."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import serializers, status
@@ -18,6 +19,15 @@ from pathways.models import EpisodeUpload, Pathway
 
 class SendSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+    def validate_file(self, file):
+        limit = settings.FCA_MAX_EPISODE_FILE_MB
+        if file.size > limit * 1_000_000:
+            raise serializers.ValidationError(
+                f"The file is {file.size / 1_000_000:,.0f} MB: the most is {limit} MB"
+            )
+        return file
+
     load = serializers.ChoiceField(
         choices=["", "all", "valid"], required=False, default="",
         help_text="Load it once checked: all (only if it has no problems) or the valid rows; "

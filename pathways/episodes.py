@@ -41,6 +41,8 @@ _ISO = re.compile(
 )
 _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DATE_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})$")
+# Excel keeps a date as a datetime at midnight: a column of them is dates, as a watch sees.
+_EXCEL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2} 00:00:00$")
 _PERSON_NAME = re.compile(r"^[A-Z][a-z]+(?:[ '-][A-Z][a-z]+)+$")
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
@@ -80,6 +82,7 @@ class Report:
     columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     bad_lines: set[int] = field(default_factory=set)
+    missing_required: bool = False  # no row can be loaded at all
 
     def add(self, line: int, column: str, message: str) -> None:
         self.problem_count += 1
@@ -89,6 +92,8 @@ class Report:
 
     @property
     def valid(self) -> int:
+        if self.missing_required:
+            return 0
         return self.rows - len({line for line in self.bad_lines if line > 1})
 
     def as_dict(self) -> dict:
@@ -155,7 +160,9 @@ def detect_encoding(path: Path) -> str:
 
 def read_rows(path: Path, filename: str) -> tuple[str, Iterator[list[str]]]:
     """The file's encoding (or "xlsx") and its rows as lists of text cells, streamed."""
-    if filename.lower().endswith(".xlsx") or path.open("rb").read(4) == b"PK\x03\x04":
+    with path.open("rb") as handle:
+        zipped = handle.read(4) == b"PK\x03\x04"
+    if filename.lower().endswith(".xlsx") or zipped:
         return "xlsx", _xlsx_rows(path)
     if filename.lower().endswith((".xls", ".xlsb", ".ods")):
         raise Refused("Save the file as an Excel workbook (.xlsx) or as CSV, then upload it")
@@ -336,7 +343,7 @@ def check_rows(
     records: list[Record] = []
     first_line: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
-    missing_required = any(name not in columns.index for name in REQUIRED)
+    missing_required = report.missing_required = any(name not in columns.index for name in REQUIRED)
     for line, row in enumerate(rows, start=2):
         if not any(row):
             continue  # a blank line is formatting
@@ -419,7 +426,7 @@ class _IdentifierWatch:
             self.filled[i] += 1
             if is_nhs_number(value):
                 self.hits["NHS numbers"][i] += 1
-            elif _DATE_ONLY.match(value):
+            elif _DATE_ONLY.match(value) or _EXCEL_DATE.match(value):
                 self.hits["dates of birth"][i] += 1
             elif _PERSON_NAME.match(value) and len(value) < 40:
                 self.hits["names"][i] += 1

@@ -91,6 +91,9 @@ class Pathway(models.Model):
     # Raised with every load; the worker's flow recompute is keyed on it.
     data_version = models.PositiveIntegerField(default=0)
     metrics_version = models.PositiveIntegerField(default=0)
+    # Weeks before this lost episodes to retention: their figures are kept as last worked
+    # out, never worked out again from what is left.
+    history_until = models.DateField(null=True, blank=True)
     # Arrivals and discharges by weekday and hour over the latest weeks, worked out with
     # the flow measures: {"start", "end", "arrivals": 7×24, "discharges": 7×24}.
     heatmap = models.JSONField(default=dict, blank=True)
@@ -117,8 +120,9 @@ class PathwayAccess:
 
     Read: the host's QI leads and viewers, members of any room working on it, academy
     admins (what is computed, never episode rows: no page shows those). Manage (steps,
-    settings, data): the host's QI leads and the coaches of its rooms. Load data: those,
-    and the data contributors of its rooms."""
+    settings, feed tokens): the host's QI leads only, since a room's coach chooses which
+    pathway the room works on. Load data: QI leads, and the coaches and data contributors
+    of its rooms."""
 
     def __init__(self, *, can_read: bool, can_manage: bool, can_load: bool):
         self.can_read, self.can_manage, self.can_load = can_read, can_manage, can_load
@@ -146,10 +150,10 @@ class PathwayAccess:
         )
         coach = any(m.is_coach for m in memberships)
         contributor = any(m.can_contribute_data for m in memberships)
+        readers = (OrganisationMembership.Role.QI_LEAD, OrganisationMembership.Role.VIEWER)
         return cls(
-            can_read=bool(org_role in ("qi_lead", "viewer") or memberships)
-            or user.is_academy_admin,
-            can_manage=qi_lead or coach,
+            can_read=bool(org_role in readers or memberships) or user.is_academy_admin,
+            can_manage=qi_lead,
             can_load=qi_lead or coach or contributor,
         )
 

@@ -5,7 +5,7 @@ Which weekly figure becomes which measure, with its chart and which way is bette
 out once here (FLOW_MEASURES)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -151,10 +151,17 @@ def recompute_flow(*, pathway_id: int) -> bool:
             stranded_days=(pathway.stranded_days, pathway.super_stranded_days),
             step_standards_hours={s.code: s.standard_hours for s in pathway.steps.all()},
             not_discharges=pathway.not_discharges,
+            # The moment of the last load: its week is the unfinished one.
+            as_of=_as_of(pathway, episodes),
         )
     provisional = _provisional_weeks(rows, pathway.data_lag_weeks)
     heatmap = _heatmap(episodes, rows, pathway)
     with transaction.atomic():
+        # Locked, and checked again: an older recompute finishing late must not write its
+        # figures over a newer one's.
+        locked = Pathway.objects.select_for_update().get(pk=pathway.pk)
+        if locked.metrics_version >= version:
+            return False
         for key in pathway.metrics:
             specs = (
                 _step_measures(pathway, key) if key.startswith("step_")
@@ -162,8 +169,10 @@ def recompute_flow(*, pathway_id: int) -> bool:
             )  # fmt: skip
             for step_code, spec in specs:
                 measure = _measure(pathway, key, step_code, spec)
-                points = _points(rows, spec, step_code, provisional, measure)
-                replace_worked_out_points(measure=measure, points=points)
+                points = _points(rows, spec, step_code, provisional)
+                replace_worked_out_points(
+                    measure=measure, points=points, keep_before=pathway.history_until
+                )
         Pathway.objects.filter(pk=pathway.pk, metrics_version__lt=version).update(
             metrics_version=version, heatmap=heatmap
         )
@@ -202,8 +211,19 @@ def _provisional_weeks(rows, lag: int) -> set[date]:
     return weeks
 
 
+def _as_of(pathway: Pathway, episodes: flow.Episodes):
+    """The moment the data describes: the last load, but never before its latest time."""
+    latest = max(
+        np.max(column[~np.isnat(column)]).astype("datetime64[us]").item()
+        for column in (episodes.arrived_at, episodes.departed_at)
+        if (~np.isnat(column)).any()
+    ).replace(tzinfo=UTC)
+    loaded = pathway.last_loaded_at
+    return max(loaded, latest) if loaded else latest
+
+
 def _measure(pathway: Pathway, key: str, step_code: str, spec: FlowMeasure) -> Measure:
-    measure, _ = Measure.objects.get_or_create(
+    measure, created = Measure.objects.get_or_create(
         pathway=pathway, flow_metric=key, step_code=step_code,
         defaults={
             "name": spec.name, "unit": spec.unit, "improvement": spec.improvement,
@@ -212,10 +232,13 @@ def _measure(pathway: Pathway, key: str, step_code: str, spec: FlowMeasure) -> M
             "definition": f"Worked out every week from the pathway's episodes ({key}).",
         },
     )  # fmt: skip
+    if not created and step_code and measure.name != spec.name:
+        # A step renamed, or its standard changed: the name says what is counted now.
+        Measure.objects.filter(pk=measure.pk).update(name=spec.name)
     return measure
 
 
-def _points(rows, spec: FlowMeasure, step_code: str, provisional: set, measure) -> dict:
+def _points(rows, spec: FlowMeasure, step_code: str, provisional: set) -> dict:
     def pick(row, name):
         value = getattr(row, name)
         return value.get(step_code) if isinstance(value, dict) else value

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings as django_settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -106,6 +106,7 @@ def remove_step(*, step: Step) -> None:
 
 logger = logging.getLogger(__name__)
 UPLOAD_KEPT = timedelta(hours=24)
+CHECK_TIMEOUT = timedelta(minutes=10)  # a check running longer than this has died
 BATCH = 5000
 
 
@@ -137,10 +138,10 @@ def _read(upload: EpisodeUpload):
     )  # fmt: skip
 
 
-def _claim(upload_id: int, frm: tuple, to: str) -> EpisodeUpload | None:
-    """Move an upload from one of ``frm`` to ``to``, if no other worker has: a duplicate
+def _claim(upload_id: int, frm: Q, to: str) -> EpisodeUpload | None:
+    """Move an upload that matches ``frm`` to ``to``, if no other worker has: a duplicate
     or late task finds it moved on and does nothing."""
-    moved = EpisodeUpload.objects.filter(pk=upload_id, status__in=frm).update(
+    moved = EpisodeUpload.objects.filter(frm, pk=upload_id).update(
         status=to, status_changed_at=timezone.now()
     )
     if not moved:
@@ -148,24 +149,42 @@ def _claim(upload_id: int, frm: tuple, to: str) -> EpisodeUpload | None:
     return EpisodeUpload.objects.select_related("pathway").get(pk=upload_id)
 
 
+def _finish(upload: EpisodeUpload, frm: str, to: str, **fields) -> bool:
+    """Move an upload on from the status this worker holds it in, and only from that."""
+    return bool(
+        EpisodeUpload.objects.filter(pk=upload.pk, status=frm).update(
+            status=to, status_changed_at=timezone.now(), **fields
+        )
+    )
+
+
+FAILED_WORDS = (
+    "The file could not be {}. Try again, or tell your system administrator if it happens again"
+)
+
+
 def check_upload(*, upload_id: int) -> None:
     """The worker's check: the report of every problem, or the reason the file is refused."""
     S = EpisodeUpload.Status
-    upload = _claim(upload_id, (S.RECEIVED, S.CHECKING), S.CHECKING)
+    # Waiting to be checked, or a check whose worker died long ago (the sweep's resend).
+    stale = timezone.now() - CHECK_TIMEOUT
+    waiting = Q(status=S.RECEIVED) | Q(status=S.CHECKING, status_changed_at__lt=stale)
+    upload = _claim(upload_id, waiting, S.CHECKING)
     if upload is None:
         return
     try:
         report, _ = _read(upload)
     except episodes.Refused as refusal:
-        _finish(upload, S.REFUSED, reason=str(refusal))
-        _drop_file(upload)
+        if _finish(upload, S.CHECKING, S.REFUSED, reason=str(refusal)):
+            _drop_file(upload)
         return
     except Exception:
         logger.exception("Episode upload %s could not be checked", upload.pk)
-        _finish(upload, S.FAILED, reason="The file could not be checked. Try again, or tell "
-                "your system administrator if it happens again")  # fmt: skip
+        if _finish(upload, S.CHECKING, S.FAILED, reason=FAILED_WORDS.format("checked")):
+            _drop_file(upload)
         return
-    _finish(upload, S.CHECKED, report=report.as_dict())
+    if not _finish(upload, S.CHECKING, S.CHECKED, report=report.as_dict()):
+        return
     if upload.auto_load:  # a nightly feed: load without waiting for a person, if it may
         upload.refresh_from_db()
         try:
@@ -179,12 +198,6 @@ def _drop_file(upload: EpisodeUpload) -> None:
     if upload.file:
         upload.file.delete(save=False)
     EpisodeUpload.objects.filter(pk=upload.pk).update(file="")
-
-
-def _finish(upload: EpisodeUpload, status: str, **fields) -> None:
-    EpisodeUpload.objects.filter(pk=upload.pk).update(
-        status=status, status_changed_at=timezone.now(), **fields
-    )
 
 
 def confirm_upload(*, upload: EpisodeUpload, valid_only: bool) -> EpisodeUpload:
@@ -219,35 +232,61 @@ def load_upload(*, upload_id: int) -> None:
     """The worker's load: upsert every valid episode, keyed by pathway and episode id, in
     one transaction, so a load that fails stores nothing and can simply be run again.
 
-    Loading the same file twice changes nothing; a later file updates its episodes (a
-    departure filled in)."""
+    The upload is locked first, so a second delivery of the task waits and then finds it
+    loaded. The file is read again and must give the report the person confirmed (the
+    pathway's steps may have changed since). Loading the same file twice changes nothing;
+    a later file updates its episodes (a departure filled in)."""
     S = EpisodeUpload.Status
-    upload = EpisodeUpload.objects.select_related("pathway").filter(pk=upload_id).first()
-    if upload is None or upload.status != S.LOADING:
+    try:
+        with transaction.atomic():
+            upload = (
+                EpisodeUpload.objects.select_for_update().select_related("pathway")
+                .filter(pk=upload_id, status=S.LOADING).first()
+            )  # fmt: skip
+            if upload is None:
+                return  # loaded by an earlier delivery, or no longer wanted
+            _load(upload)
+    except OperationalError:
+        raise  # the database away for a moment: the task retries, the sweep resends
+    except Exception as error:
+        logger.exception("Episode upload %s could not be loaded", upload_id)
+        upload = EpisodeUpload.objects.get(pk=upload_id)
+        reason = (
+            error.problems["__all__"]
+            if isinstance(error, PathwayError)
+            else FAILED_WORDS.format("loaded")
+        )
+        if _finish(upload, S.LOADING, S.FAILED, reason=reason):
+            _drop_file(upload)
         return
+    _drop_file(upload)
+
+
+def _load(upload: EpisodeUpload) -> None:
+    S = EpisodeUpload.Status
     pathway = upload.pathway
     report, records = _read(upload)
+    if report.as_dict() != upload.report:
+        raise PathwayError(
+            {"__all__": "The pathway's steps changed after the file was checked: upload it "
+             "again"}
+        )  # fmt: skip
     slots = dict(pathway.steps.values_list("code", "slot"))
     now = timezone.now()
-    with transaction.atomic():
-        locked = EpisodeUpload.objects.select_for_update().get(pk=upload.pk)
-        if locked.status != S.LOADING:
-            return  # another worker got here first
-        known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
-        added = sum(1 for r in records if r.episode_id not in known)
-        for start in range(0, len(records), BATCH):
-            Episode.objects.bulk_create(
-                [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
-                update_conflicts=True,
-                unique_fields=["pathway", "episode_id"],
-                update_fields=EPISODE_FIELDS,
-            )
-        Pathway.objects.filter(pk=pathway.pk).update(
-            data_version=F("data_version") + 1, last_loaded_at=now
+    known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
+    added = sum(1 for r in records if r.episode_id not in known)
+    for start in range(0, len(records), BATCH):
+        Episode.objects.bulk_create(
+            [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
+            update_conflicts=True,
+            unique_fields=["pathway", "episode_id"],
+            update_fields=EPISODE_FIELDS,
         )
-        _finish(upload, S.LOADED, added=added, updated=len(records) - added)
-        _recompute_on_commit(pathway)
-    _drop_file(upload)
+    Pathway.objects.filter(pk=pathway.pk).update(
+        data_version=F("data_version") + 1, last_loaded_at=now
+    )
+    _finish(upload, S.LOADING, S.LOADED, added=added, updated=len(records) - added)
+    _recompute_on_commit(pathway)
 
 
 EPISODE_FIELDS = ["arrived_at", "departed_at", "discharge_ready_at", "destination",
@@ -263,12 +302,15 @@ def _episode(pathway: Pathway, record: episodes.Record, slots: dict, now) -> Epi
     )  # fmt: skip
 
 
-def discard_upload(*, upload: EpisodeUpload) -> None:
+def discard_upload(*, upload: EpisodeUpload) -> bool:
+    """Let go of a checked file, loading nothing; False if it had already moved on."""
     S = EpisodeUpload.Status
-    if EpisodeUpload.objects.filter(pk=upload.pk, status__in=(S.CHECKED, S.REFUSED)).update(
+    if EpisodeUpload.objects.filter(pk=upload.pk, status=S.CHECKED).update(
         status=S.DISCARDED, status_changed_at=timezone.now()
     ):
         _drop_file(upload)
+        return True
+    return False
 
 
 def sweep_uploads() -> int:
@@ -280,7 +322,7 @@ def sweep_uploads() -> int:
     now = timezone.now()
     stuck = EpisodeUpload.objects.filter(
         Q(status__in=(S.RECEIVED, S.LOADING), status_changed_at__lt=now - timedelta(minutes=1))
-        | Q(status=S.CHECKING, status_changed_at__lt=now - timedelta(minutes=10))
+        | Q(status=S.CHECKING, status_changed_at__lt=now - CHECK_TIMEOUT)
     )
     touched = 0
     for upload in stuck:
@@ -299,12 +341,14 @@ def sweep_uploads() -> int:
         except Exception:
             break
         touched += 1
+    # Files nobody confirmed, and what failed, go after a day; moved first, so an upload
+    # confirmed at this very moment keeps its file.
     for upload in EpisodeUpload.objects.filter(
-        status__in=(S.RECEIVED, S.CHECKED, S.REFUSED), created_at__lt=now - UPLOAD_KEPT
+        status__in=(S.RECEIVED, S.CHECKED, S.FAILED), created_at__lt=now - UPLOAD_KEPT
     ):
-        _drop_file(upload)
-        _finish(upload, S.EXPIRED)
-        touched += 1
+        if _finish(upload, upload.status, S.EXPIRED):
+            _drop_file(upload)
+            touched += 1
     return touched
 
 
@@ -349,7 +393,12 @@ def apply_retention(*, now=None) -> dict[int, int]:
         with transaction.atomic():
             gone, _ = Episode.objects.filter(pathway=pathway, departed_at__lt=cut).delete()
             if gone:
-                Pathway.objects.filter(pk=pathway.pk).update(data_version=F("data_version") + 1)
+                # The week after the cut is the first whose episodes are all still here.
+                local = timezone.localtime(cut).date()
+                first_whole = local + timedelta(days=7 - local.weekday())
+                Pathway.objects.filter(pk=pathway.pk).update(
+                    data_version=F("data_version") + 1, history_until=first_whole
+                )
                 _recompute_on_commit(pathway)
                 logger.info("Retention: %s episodes of pathway %s deleted", gone, pathway.pk)
                 deleted[pathway.pk] = gone

@@ -205,8 +205,10 @@ def episode_upload_confirm(request: HttpRequest, episode_upload_id: int) -> Http
 @require_POST
 def episode_upload_discard(request: HttpRequest, episode_upload_id: int) -> HttpResponse:
     upload, pathway = _upload_for(request, episode_upload_id)
-    services.discard_upload(upload=upload)
-    messages.success(request, f"{upload.filename} was discarded: nothing from it was loaded.")
+    if services.discard_upload(upload=upload):
+        messages.success(request, f"{upload.filename} was discarded: nothing from it was loaded.")
+    else:
+        messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}.")
     return redirect("episode_upload_new", pathway_id=pathway.pk)
 
 

@@ -114,7 +114,7 @@ def test_unknown_and_missing_columns_are_problems_of_the_heading_row(tmp_path):
         (1, "ward", "The column ward is not one this pathway knows: it will be left out"),
         (1, "arrived_at", "The file has no arrived_at column: every episode needs one"),
     ]
-    assert records == [] and report.valid == 1  # the row itself cannot be read at all
+    assert records == [] and report.valid == 0  # no row can be loaded without arrivals
     report, records = _check(tmp_path, "episode_id,arrived_at,ward\nA1,2026-07-01T09:30,7\n")
     assert report.ignored_columns == ["ward"] and [r.episode_id for r in records] == ["A1"]
 
@@ -187,3 +187,17 @@ def test_an_excel_workbook_is_read_like_a_csv(tmp_path):
                                  max_bytes=10**7, now=NOW)  # fmt: skip
     assert report.encoding == "xlsx"
     assert [(r.episode_id, r.arrived_at.hour) for r in records] == [("A1", 8), ("1002", 9)]
+
+
+def test_an_excel_column_of_dates_of_birth_refuses_the_workbook(tmp_path):
+    from datetime import date
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["episode_id", "arrived_at", "born"])
+    for i in range(6):
+        sheet.append([f"E{i}", datetime(2026, 7, 1, 9, 30), date(1940 + i, 3, 1)])
+    path = tmp_path / "episodes.xlsx"
+    book.save(path)
+    with pytest.raises(Refused, match="The column “born” holds dates of birth"):
+        check_rows(path, "episodes.xlsx", step_codes=[], max_bytes=10**7, now=NOW)

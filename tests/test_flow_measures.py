@@ -144,3 +144,28 @@ def test_upload_check_load_recompute_and_charts_through_the_live_worker(
     assert EpisodeUpload.objects.get(pk=upload.pk).status == "loaded"
     page = client.get(reverse("pathway_detail", args=[pathway.pk])).content.decode()
     assert 'data-testid="recomputing"' not in page and "48" in page
+
+
+def test_weeks_before_retention_keep_their_figures(
+    client, cast, pathway, django_capture_on_commit_callbacks
+):
+    from pathways.services import apply_retention
+
+    client.force_login(cast.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = _upload_and_load(client, pathway)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("episode_upload_confirm", args=[upload.pk]))
+    discharges = pathway.measures.get(flow_metric="discharges")
+    before = dict(discharges.points.values_list("period", "value"))
+    # Keep a month: as if it were mid-July, the June weeks' episodes are deleted.
+    Pathway.objects.filter(pk=pathway.pk).update(keep_episodes_months=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_retention(now=datetime(2026, 8, 12, tzinfo=UTC))
+    pathway.refresh_from_db()
+    # The cut falls on Monday 13 July, after midnight: that week lost episodes too.
+    assert pathway.history_until == datetime(2026, 7, 20).date()
+    after = dict(discharges.points.values_list("period", "value"))
+    early = [week for week in before if week < pathway.history_until]
+    assert early and all(after[week] == before[week] for week in early)
+    assert pathway.metrics_version == pathway.data_version

@@ -29,7 +29,7 @@ ROOM_COACHES = {"alice"}
 ROOM_DATA = {"alice", "dana"}
 ROOM_TEAM = {"alice", "quinn"}
 ROOM_MEMBERS = {"alice", "bob", "dana"}  # on the team: they vote in multivotes
-PATHWAY_MANAGERS = {"alice", "quinn"}  # the coach of a room on it, the host's QI lead
+PATHWAY_MANAGERS = {"quinn"}  # the host's QI lead
 ROOM_NOTES = (
     ROOM_READERS - {"ada"}
 )  # the room's own working: not the academy's to read  # the coach, and the host organisation's QI lead
@@ -53,7 +53,7 @@ KINDS = {
     ),
     "qi_lead": lambda role: "ok" if role == "quinn" else 403,
     "pathway_load": lambda role: (
-        "ok" if role in PATHWAY_MANAGERS | {"dana"} else 403 if role in ROOM_READERS else 404
+        "ok" if role in {"alice", "dana", "quinn"} else 403 if role in ROOM_READERS else 404
     ),
     "room_vote": lambda role: (
         "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--stay-hours", type=float, default=72.0, help="median stay")
         parser.add_argument("--steps", type=int, default=2, help="steps, for --csv")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--force", action="store_true", help="add to a pathway that already has episodes"
+        )
 
     def handle(self, *args, **options):
         if options["episodes"] < 1 or options["days"] < 1:
@@ -34,6 +37,11 @@ class Command(BaseCommand):
             pathway = Pathway.objects.filter(pk=options["pathway"]).first()
             if pathway is None:
                 raise CommandError(f"No pathway with the id {options['pathway']}")
+            if pathway.episodes.exists() and not options["force"]:
+                raise CommandError(
+                    f"“{pathway.name}” already holds episodes: synthetic ones would mix with "
+                    "them. Use --force if that is what you want"
+                )
             steps = [(s.code, 6.0 * (i + 1)) for i, s in enumerate(pathway.steps.all())]
         else:
             steps = [(f"step_{i + 1}", 6.0 * (i + 1)) for i in range(options["steps"])]
