@@ -147,9 +147,9 @@ def get_room_part_for_user(user, model, pk: int, *, write: bool = False):
     return part, access
 
 
-def get_pathway_for_user(user, pk: int, *, write: bool = False):
+def get_pathway_for_user(user, pk: int, *, write: bool = False, load: bool = False):
     """A care pathway and the person's access to it; ``write`` (steps, settings, tokens)
-    needs a QI lead of its host."""
+    needs a QI lead of its host, ``load`` the right to load its data."""
     from pathways.models import Pathway
 
     pathway = Pathway.objects.select_related("host").filter(pk=pk).first()
@@ -160,6 +160,8 @@ def get_pathway_for_user(user, pk: int, *, write: bool = False):
         raise Http404("No such page")
     if write and not access.can_manage:
         raise PermissionDenied("Only the QI leads of the pathway's organisation can do this")
+    if load and not access.can_load:
+        raise PermissionDenied("Only the pathway's QI leads, coaches and data contributors")
     return pathway, access
 
 
@@ -183,8 +185,33 @@ def get_episode_upload_for_user(user, pk: int):
     upload = EpisodeUpload.objects.filter(pk=pk).first()
     if upload is None:
         raise Http404("No such page")
-    pathway, access = get_pathway_for_user(user, upload.pathway_id)
-    if not access.can_load:
-        raise PermissionDenied("Only the pathway's QI leads, coaches and data contributors")
-    upload.pathway = pathway
+    upload.pathway, _ = get_pathway_for_user(user, upload.pathway_id, load=True)
+    return upload
+
+
+def get_pathway_for_api(request, pk: int):
+    """A pathway an API client may send episodes to: a person needs the right to load its
+    data; a pathway's feed token reaches only its own pathway, a room's token none."""
+    from pathways.models import Pathway
+
+    token = _integration_token(request)
+    if token is None:
+        pathway, _ = get_pathway_for_user(request.user, pk, load=True)
+        return pathway
+    pathway = Pathway.objects.filter(pk=pk).first()
+    if pathway is None or token.pathway_id != pathway.pk:
+        raise Http404("No such pathway")
+    return pathway
+
+
+def get_episode_upload_for_api(request, pk: int):
+    """An episode upload's progress: a person's own access, or a feed token's own pathway."""
+    from pathways.models import EpisodeUpload
+
+    token = _integration_token(request)
+    if token is None:
+        return get_episode_upload_for_user(request.user, pk)
+    upload = EpisodeUpload.objects.filter(pk=pk, pathway_id=token.pathway_id).first()
+    if token.pathway_id is None or upload is None:
+        raise Http404("No such upload")
     return upload

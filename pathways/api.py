@@ -2,8 +2,6 @@
 multipart upload), and follow it through its check and load."""
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import MultiPartParser
@@ -11,10 +9,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from fca.access import get_episode_upload_for_user, get_pathway_for_user
-from fca.models import ApiToken
+from fca.access import get_episode_upload_for_api, get_pathway_for_api
 from pathways import services
-from pathways.models import EpisodeUpload, Pathway
+from pathways.models import EpisodeUpload
 
 
 class SendSerializer(serializers.Serializer):
@@ -51,31 +48,12 @@ class UploadSerializer(serializers.ModelSerializer):
         return reverse("api_episode_upload", args=[upload.pk], request=self.context["request"])
 
 
-def _token(request) -> ApiToken | None:
-    token = getattr(request, "auth", None)
-    return token if isinstance(token, ApiToken) and token.kind == "integration" else None
-
-
-def _pathway_for_api(request, pathway_id: int) -> Pathway:
-    """A person needs the right to load the pathway's data; a feed token reaches only its
-    own pathway (a room's token reaches none)."""
-    token = _token(request)
-    if token is None:
-        pathway, access = get_pathway_for_user(request.user, pathway_id)
-        if not access.can_load:
-            raise PermissionDenied("You may not send data to this pathway")
-        return pathway
-    if token.pathway_id != pathway_id:
-        raise Http404("No such pathway")
-    return Pathway.objects.get(pk=pathway_id)
-
-
 @api_view(["POST"])
 @parser_classes([MultiPartParser])
 @permission_classes([IsAuthenticated])  # a pathway's feed token may use it
 def send_episodes(request, pathway_id: int):
     """Send a CSV or .xlsx file of episodes. It is checked by the worker; follow `url`."""
-    pathway = _pathway_for_api(request, pathway_id)
+    pathway = get_pathway_for_api(request, pathway_id)
     data = SendSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     upload = services.receive_upload(
@@ -89,13 +67,5 @@ def send_episodes(request, pathway_id: int):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])  # a pathway's feed token may use it
 def episode_upload(request, episode_upload_id: int):
-    token = _token(request)
-    if token is None:
-        upload = get_episode_upload_for_user(request.user, episode_upload_id)
-    else:
-        # A feed follows its pathway's uploads (never a row of data), even when write-only.
-        scope = EpisodeUpload.objects.filter(pathway_id=token.pathway_id)
-        upload = scope.filter(pk=episode_upload_id).first() if token.pathway_id else None
-        if upload is None:
-            raise Http404("No such upload")
+    upload = get_episode_upload_for_api(request, episode_upload_id)
     return Response(UploadSerializer(upload, context={"request": request}).data)

@@ -13,7 +13,7 @@ class PathwayQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PathwayQuerySet":
         """Pathways the person may read: their organisations' (as QI lead or viewer), those
         of the rooms they are members of, or all of them for an academy admin."""
-        if not user.is_authenticated:
+        if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_academy_admin:
             return self

@@ -1,4 +1,5 @@
-"""Writes to care pathways: the pathway itself, its steps and its settings."""
+"""Writes to care pathways: the pathway, its steps and settings; episode files on their way
+in (received → checked → loaded, or refused); synthetic episodes; retention."""
 
 import logging
 import uuid
@@ -13,6 +14,8 @@ from django.utils import timezone
 from fca.enqueue import enqueue_on_commit
 from pathways import episodes
 from pathways.models import EPISODE_COLUMNS, MAX_STEPS, Episode, EpisodeUpload, Pathway, Step
+
+logger = logging.getLogger(__name__)
 
 
 class PathwayError(ValueError):
@@ -35,10 +38,14 @@ def create_pathway(*, host, name: str, specialty: str = "", description: str = "
     name = name.strip()
     if Pathway.objects.filter(host=host, name__iexact=name).exists():
         raise PathwayError({"name": f"{host.name} already has a pathway called “{name}”"})
-    return Pathway.objects.create(
-        host=host, name=name, specialty=specialty.strip(), description=description.strip(),
-        not_discharges=["died"],
-    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            return Pathway.objects.create(
+                host=host, name=name, specialty=specialty.strip(),
+                description=description.strip(), not_discharges=["died"],
+            )  # fmt: skip
+    except IntegrityError:  # a double submit: the constraint keeps names unique
+        raise PathwayError({"name": f"{host.name} already has a pathway called “{name}”"}) from None
 
 
 def update_pathway(*, pathway: Pathway, **fields) -> Pathway:
@@ -104,7 +111,6 @@ def remove_step(*, step: Step) -> None:
 
 # --- Episode uploads: received → checked (a report) → loaded, or refused --------------------
 
-logger = logging.getLogger(__name__)
 UPLOAD_KEPT = timedelta(hours=24)
 CHECK_TIMEOUT = timedelta(minutes=10)  # a check running longer than this has died
 BATCH = 5000

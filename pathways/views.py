@@ -160,9 +160,7 @@ def step_remove(request: HttpRequest, step_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def episode_upload_new(request: HttpRequest, pathway_id: int) -> HttpResponse:
     """Upload a file of episodes: it is kept and checked, then the person chooses."""
-    pathway, access = get_pathway_for_user(request.user, pathway_id)
-    if not access.can_load:
-        raise PermissionDenied("Only the pathway's QI leads, coaches and data contributors")
+    pathway, _ = get_pathway_for_user(request.user, pathway_id, load=True)
     form = EpisodeFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = services.receive_upload(pathway=pathway, file=form.cleaned_data["file"],
