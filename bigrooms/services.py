@@ -1049,6 +1049,12 @@ def _move(pdsa: PDSA, confirmed: bool) -> None:
     pdsa.save(update_fields=["status", "status_changed_on"])
 
 
+def finish_pdsa_task(*, task: PDSATask) -> PDSATask:
+    PDSATask.objects.filter(pk=task.pk).update(done=True)
+    task.done = True
+    return task
+
+
 def next_cycle(*, pdsa: PDSA, by) -> PDSA:
     """The next cycle in the same ramp, filled from the last: its plan, its questions (to
     predict again) and its measures; the objective starts from what the team said to do next."""

@@ -73,5 +73,6 @@ urlpatterns = [
         for part in ("plan", "do", "study", "act")
     ),
     path("actions/", views.my_actions, name="my_actions"),
+    path("pdsa-tasks/<int:task_id>/done/", views.pdsa_task_done, name="pdsa_task_done"),
     path("actions/<int:action_id>/status/", views.action_status, name="action_status"),
 ]

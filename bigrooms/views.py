@@ -41,6 +41,7 @@ from bigrooms.models import (
     Driver,
     GlobalAim,
     Multivote,
+    PDSATask,
     RoomAccess,
     SpecificAim,
     StallNote,
@@ -51,6 +52,7 @@ from fca import tokens
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
+    get_pdsa_task_for_user,
     get_room_part_for_user,
     get_session_for_user,
 )
@@ -198,9 +200,25 @@ def my_actions(request: HttpRequest) -> HttpResponse:
         .select_related("room", "owner")
         .order_by(F("due_on").asc(nulls_last=True), "pk")
     )
-    return render(
-        request, "bigrooms/my_actions.html", {"actions": actions, "today": timezone.localdate()}
+    # And the tasks of PDSA cycles still under way that name you.
+    tasks = (
+        PDSATask.objects.filter(owner=request.user, done=False, pdsa__room__in=rooms)
+        .exclude(pdsa__status=PDSA.Status.COMPLETE)
+        .select_related("pdsa__room", "pdsa__ramp__change_idea")
+        .order_by(F("due_on").asc(nulls_last=True), "pk")
     )
+    context = {"actions": actions, "tasks": tasks, "today": timezone.localdate()}
+    return render(request, "bigrooms/my_actions.html", context)
+
+
+@login_required
+@require_POST
+def pdsa_task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Tick off a PDSA task: its owner, or a coach of the room."""
+    task = get_pdsa_task_for_user(request.user, task_id)
+    services.finish_pdsa_task(task=task)
+    messages.success(request, f"“{task.task}” is done.")
+    return redirect(request.POST.get("next") if _safe_next(request) else "my_actions")
 
 
 @login_required

@@ -215,3 +215,17 @@ def get_episode_upload_for_api(request, pk: int):
     if token.pathway_id is None or upload is None:
         raise Http404("No such upload")
     return upload
+
+
+def get_pdsa_task_for_user(user, pk: int):
+    """A PDSA task the person may tick off: its owner's, or a coach's of the room."""
+    from bigrooms.models import PDSATask
+
+    task = PDSATask.objects.select_related("pdsa__room").filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such page")
+    access = task.pdsa.room.access_for(user)
+    _check(access, write=False, data=False)
+    if task.owner_id != user.pk and not access.can_manage:
+        raise PermissionDenied("Only its owner or a coach of the room can tick off a task")
+    return task

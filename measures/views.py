@@ -50,9 +50,12 @@ def _chart_context(measure, access) -> dict:
     signals = {p["period"]: p for p in chart.result.get("points", [])} if chart else {}
     points = measure.points.order_by("-period")
     table = [
-        {"id": pk, "period": period, "value": value, "point": signals.get(period.isoformat())}
-        for pk, period, value in points.values_list("pk", "period", "value")[:TABLE_ROWS]
-    ]
+        {"id": pk, "period": period, "value": value, "provisional": provisional,
+         "point": signals.get(period.isoformat())}
+        for pk, period, value, provisional in points.values_list(
+            "pk", "period", "value", "provisional"
+        )[:TABLE_ROWS]
+    ]  # fmt: skip
     return {
         "measure": measure,
         "access": access,

@@ -5,7 +5,7 @@ Which weekly figure becomes which measure, with its chart and which way is bette
 out once here (FLOW_MEASURES)."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -212,14 +212,18 @@ def _provisional_weeks(rows, lag: int) -> set[date]:
 
 
 def _as_of(pathway: Pathway, episodes: flow.Episodes):
-    """The moment the data describes: the last load, but never before its latest time."""
+    """The moment the data describes: the last load (a nightly file that ends on Sunday
+    and arrives on Monday has a complete week), but at most a day after its latest time,
+    so an old file's weeks do not run on, empty, to today."""
     latest = max(
         np.max(column[~np.isnat(column)]).astype("datetime64[us]").item()
         for column in (episodes.arrived_at, episodes.departed_at)
         if (~np.isnat(column)).any()
     ).replace(tzinfo=UTC)
     loaded = pathway.last_loaded_at
-    return max(loaded, latest) if loaded else latest
+    if loaded is None:
+        return latest
+    return min(max(loaded, latest), latest + timedelta(days=1))
 
 
 def _measure(pathway: Pathway, key: str, step_code: str, spec: FlowMeasure) -> Measure:

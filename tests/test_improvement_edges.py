@@ -127,3 +127,17 @@ def test_a_change_idea_with_pdsa_cycles_stays(coach, pdsa):
         response.content.decode()
     )
     assert ChangeIdea.objects.filter(pk=idea.pk).exists()
+
+
+def test_a_pdsa_task_reaches_its_owners_actions_and_is_ticked_off(client, cast, pdsa):
+    task = pdsa.tasks.create(task="Print the criteria cards", owner=cast.bob,
+                             due_on=date(2026, 12, 1))  # fmt: skip
+    client.force_login(cast.bob)
+    page = client.get(reverse("my_actions")).content.decode()
+    assert "Print the criteria cards" in page and "PDSA 1: Huddle" in page
+    client.post(reverse("pdsa_task_done", args=[task.pk]))
+    task.refresh_from_db()
+    assert task.done
+    assert 'data-testid="my-pdsa-task"' not in client.get(reverse("my_actions")).content.decode()
+    other = pdsa.tasks.create(task="Someone else's", owner=cast.alice)
+    assert client.post(reverse("pdsa_task_done", args=[other.pk])).status_code == 403

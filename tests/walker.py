@@ -120,6 +120,8 @@ RULES = {
     "room_themes": {"GET": "room_read", "POST": "room_manage"},
     "multivote_open": {"POST": "room_manage"},
     "theme_remove": {"POST": "room_manage"},
+    # The walker's PDSA task is dana's: its owner and the room's coach may tick it off.
+    "pdsa_task_done": {"POST": "room_data"},
     "pathway_create": {"GET": "qi_lead", "POST": "qi_lead"},
     "pathway_detail": {"GET": "pathway_read"},
     "pathway_settings": {"GET": "pathway_manage", "POST": "pathway_manage"},
@@ -250,6 +252,7 @@ def _improvement_ids(cast) -> dict:
         # A driver with one under it, so removing it is refused and the next role finds it.
         "driver_id": primary.pk,
         "idea_id": idea.pk,
+        "task_id": pdsa.tasks.create(task="Book the room", owner=cast.dana).pk,
         "theme_id": room.themes.first().pk,
         "pdsa_id": pdsa.pk,
     }
