@@ -148,9 +148,14 @@ def step_edit(request: HttpRequest, step_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def step_remove(request: HttpRequest, step_id: int) -> HttpResponse:
+    """Confirm, then remove a step: its times go from every episode held."""
     step = get_step_for_user(request.user, step_id)
+    if request.method == "GET":
+        held = step.pathway.episodes.exclude(**{f"step_{step.slot}": None}).count()
+        context = {"pathway": step.pathway, "step": step, "held": held}
+        return render(request, "pathways/step_remove.html", context)
     services.remove_step(step=step)
     messages.success(request, f"The step “{step.name}” was removed, with its times.")
     return redirect("pathway_steps", pathway_id=step.pathway_id)

@@ -35,6 +35,13 @@ def test_a_qi_lead_sets_up_a_pathway_and_a_coach_links_the_room(web, cast, trans
     page.get_by_label("Standard (hours from arrival)").fill("36")
     page.get_by_role("button", name="Save the step").click()
     web.check()
+    page.get_by_role("link", name="Change Theatre").click()
+    web.check()
+    page.get_by_role("link", name="Remove “Theatre”").click()
+    web.check()
+    assert page.get_by_text("No episode holds a time for this step yet.").is_visible()
+    page.get_by_role("link", name="Keep it").click()
+    web.check()
 
     pathway = Pathway.objects.get()
     web.goto(f"/pathways/{pathway.pk}/settings/")

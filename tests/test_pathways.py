@@ -86,6 +86,8 @@ def test_removing_a_step_removes_its_times_from_every_episode(client, cast, path
     Episode.objects.create(pathway=pathway, episode_id="A1", arrived_at=now, step_1=now,
                            loaded_at=now)  # fmt: skip
     client.force_login(cast.quinn)
+    page = client.get(reverse("step_remove", args=[step.pk])).content.decode()
+    assert "removed from the 1 episode that holds one" in page
     client.post(reverse("step_remove", args=[step.pk]))
     assert Episode.objects.get().step_1 is None
     assert not pathway.steps.exists()

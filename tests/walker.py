@@ -127,7 +127,7 @@ RULES = {
     "pathway_settings": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "pathway_steps": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "step_edit": {"GET": "pathway_manage", "POST": "pathway_manage"},
-    "step_remove": {"POST": "pathway_manage"},
+    "step_remove": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "episode_upload_new": {"GET": "pathway_load", "POST": "pathway_load"},
     "pathway_tokens": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "api_send_episodes": {"POST": "pathway_load"},
