@@ -131,24 +131,31 @@ def detect_encoding(path: Path) -> str:
                 "upload it again"
             )
         handle.seek(0)
-        utf8, cp1252 = codecs.getincrementaldecoder("utf-8-sig")(), True
+        utf8 = codecs.getincrementaldecoder("utf-8-sig")()
+        try:
+            while chunk := handle.read(1 << 20):
+                if b"\x00" in chunk:
+                    raise Refused(
+                        "The file holds binary data, not text: upload a CSV or .xlsx file"
+                    )
+                utf8.decode(chunk)
+            utf8.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+        # Not UTF-8: Windows-1252, unless it holds one of the five bytes that leaves
+        # undefined (looked for with bytes.find, in C, from the start again).
+        handle.seek(0)
         offset, bad_byte = 0, None
-        while chunk := handle.read(1 << 20):
+        while bad_byte is None and (chunk := handle.read(1 << 20)):
             if b"\x00" in chunk:
                 raise Refused("The file holds binary data, not text: upload a CSV or .xlsx file")
-            if utf8 is not None:
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = None
-            if cp1252 and bad_byte is None:
-                for i, byte in enumerate(chunk):
-                    if byte in _CP1252_UNDEFINED:
-                        bad_byte = (byte, offset + i)
-                        break
+            found = [(chunk.find(bytes([b])), b) for b in _CP1252_UNDEFINED]
+            found = [(i, b) for i, b in found if i >= 0]
+            if found:
+                i, byte = min(found)
+                bad_byte = (byte, offset + i)
             offset += len(chunk)
-        if utf8 is not None:
-            return "utf-8-sig"
         if bad_byte is None:
             return "cp1252"
     byte, position = bad_byte
@@ -242,7 +249,10 @@ def parse_time(text: str, *, now: datetime) -> datetime:
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
         shift = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        instant = (wall - sign * shift).replace(tzinfo=UTC)
+        try:
+            instant = (wall - sign * shift).replace(tzinfo=UTC)
+        except OverflowError:  # an offset past the first or last day there is
+            raise TimeProblem(f"“{text}” is not a real date and time") from None
     else:
         instant = _london(wall, text)
     if not EARLIEST <= instant <= now + timedelta(hours=1):

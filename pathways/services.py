@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings as django_settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -137,10 +137,35 @@ def _step_codes(pathway: Pathway) -> list[str]:
     return list(pathway.steps.values_list("code", flat=True))
 
 
+def _set_based(upload: EpisodeUpload) -> bool:
+    """A CSV on PostgreSQL is checked and loaded in SQL (pathways/copyload.py: COPY into a
+    staging table, no Python object per row); a workbook, or SQLite, row by row here."""
+    from pathways import copyload
+
+    return connection.vendor == "postgresql" and copyload.handles(
+        Path(upload.file.path), upload.filename
+    )
+
+
+def _max_bytes() -> int:
+    return django_settings.FCA_MAX_EPISODE_FILE_MB * 1_000_000
+
+
+def _check(upload: EpisodeUpload) -> episodes.Report:
+    from pathways import copyload
+
+    if _set_based(upload):
+        return copyload.check_postgres(
+            Path(upload.file.path), upload.filename, pathway_id=upload.pathway_id,
+            step_codes=_step_codes(upload.pathway), max_bytes=_max_bytes(), now=timezone.now(),
+        )  # fmt: skip
+    return _read(upload)[0]
+
+
 def _read(upload: EpisodeUpload):
     return episodes.check_rows(
         Path(upload.file.path), upload.filename, step_codes=_step_codes(upload.pathway),
-        max_bytes=django_settings.FCA_MAX_EPISODE_FILE_MB * 1_000_000,
+        max_bytes=_max_bytes(),
     )  # fmt: skip
 
 
@@ -179,7 +204,7 @@ def check_upload(*, upload_id: int) -> None:
     if upload is None:
         return
     try:
-        report, _ = _read(upload)
+        report = _check(upload)
     except episodes.Refused as refusal:
         if _finish(upload, S.CHECKING, S.REFUSED, reason=str(refusal)):
             _drop_file(upload)
@@ -269,29 +294,44 @@ def load_upload(*, upload_id: int) -> None:
 
 
 def _load(upload: EpisodeUpload) -> None:
+    from pathways import copyload
+
     S = EpisodeUpload.Status
     pathway = upload.pathway
-    report, records = _read(upload)
-    if report.as_dict() != upload.report:
-        raise PathwayError(
-            {"__all__": "The pathway's steps changed after the file was checked: upload it "
-             "again"}
-        )  # fmt: skip
     slots = dict(pathway.steps.values_list("code", "slot"))
     now = timezone.now()
-    known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
-    added = sum(1 for r in records if r.episode_id not in known)
-    for start in range(0, len(records), BATCH):
-        Episode.objects.bulk_create(
-            [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
-            update_conflicts=True,
-            unique_fields=["pathway", "episode_id"],
-            update_fields=EPISODE_FIELDS,
-        )
+
+    def confirm(report: episodes.Report) -> None:
+        if report.as_dict() != upload.report:
+            raise PathwayError(
+                {"__all__": "The pathway's steps changed after the file was checked: upload "
+                 "it again"}
+            )  # fmt: skip
+
+    if _set_based(upload):
+        added, updated = copyload.load_postgres(
+            Path(upload.file.path), upload.filename, pathway_id=pathway.pk, step_slots=slots,
+            max_bytes=_max_bytes(), now=now, valid_only=upload.valid_only, confirm=confirm,
+        )  # fmt: skip
+    else:
+        if connection.vendor == "postgresql":
+            copyload.lock_episodes(pathway.pk)  # behind any CSV load of the same pathway
+        report, records = _read(upload)
+        confirm(report)
+        known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
+        added = sum(1 for r in records if r.episode_id not in known)
+        updated = len(records) - added
+        for start in range(0, len(records), BATCH):
+            Episode.objects.bulk_create(
+                [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
+                update_conflicts=True,
+                unique_fields=["pathway", "episode_id"],
+                update_fields=EPISODE_FIELDS,
+            )
     Pathway.objects.filter(pk=pathway.pk).update(
         data_version=F("data_version") + 1, last_loaded_at=now
     )
-    _finish(upload, S.LOADING, S.LOADED, added=added, updated=len(records) - added)
+    _finish(upload, S.LOADING, S.LOADED, added=added, updated=updated)
     _recompute_on_commit(pathway)
 
 
