@@ -566,8 +566,10 @@ def test_an_episode_another_writer_adds_meanwhile_is_updated_not_refused(
 ):
     """A writer that does not take the episode lock (the ORM path, say) adds A2 while this
     load runs: the plain INSERT waits for it, meets it on the unique index, and the rows
-    go in with ON CONFLICT instead."""
+    go in with ON CONFLICT instead. The other writer commits only once the load is seen
+    waiting on its lock, so the order is certain, not a matter of timing."""
     import threading
+    import time
 
     import psycopg
     from django.db import connection, transaction
@@ -575,19 +577,43 @@ def test_an_episode_another_writer_adds_meanwhile_is_updated_not_refused(
     pathway = Pathway.objects.create(host=cast.north, name="Hip fracture")
     Step.objects.create(pathway=pathway, code="theatre", name="Theatre", slot=1)
     db = connection.settings_dict
-    other = psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"],
-                            port=db["PORT"] or None, password=db["PASSWORD"] or None)  # fmt: skip
+    params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"],
+              "port": db["PORT"] or None, "password": db["PASSWORD"] or None}  # fmt: skip
+    other = psycopg.connect(**params)
+    watcher = psycopg.connect(**params, autocommit=True)
+    result = {}
+
+    def load():
+        try:
+            with transaction.atomic():
+                result["counts"] = _load(tmp_path, pathway, GOOD)
+        finally:
+            connection.close()
+
     try:
         other.execute(
             "INSERT INTO pathways_episode (pathway_id, episode_id, arrived_at, destination, "
             "loaded_at) VALUES (%s, 'A2', now(), 'meanwhile', now())",
             [pathway.pk],
         )
-        threading.Timer(1.0, other.commit).start()
-        with transaction.atomic():
-            assert _load(tmp_path, pathway, GOOD) == (1, 1)
+        loader = threading.Thread(target=load)
+        loader.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND wait_event_type = 'Lock'",
+                [db["NAME"]],
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.05)
+        other.commit()
+        loader.join(timeout=60)
     finally:
         other.close()
+        watcher.close()
+    assert result["counts"] == (1, 1)
     assert [e["destination"] for e in _stored(pathway)] == ["Home", ""]
     assert "added meanwhile; upserting instead" in caplog.text
 
