@@ -48,7 +48,6 @@ from bigrooms.models import (
     Theme,
 )
 from bigrooms.story import outline, story
-from fca import tokens
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
@@ -57,10 +56,9 @@ from fca.access import (
     get_session_for_user,
 )
 from fca.dates import format_date
-from fca.forms import IntegrationTokenForm
 from fca.identifiers import text_warnings
-from fca.models import ApiToken
 from fca.qr import qr_svg
+from fca.views import feed_tokens_page
 
 
 @login_required
@@ -106,18 +104,13 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
 def room_tokens(request: HttpRequest, room_id: int) -> HttpResponse:
     """The room's integration tokens, for data systems that feed its measures."""
     room, _ = get_big_room_for_user(request.user, room_id, write=True)
-    form = IntegrationTokenForm(request.POST or None)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        _, new_token = tokens.create_token(
-            user=request.user, kind=ApiToken.Kind.INTEGRATION, room=room, **form.cleaned_data
-        )
-        form = IntegrationTokenForm()
-    listed = room.api_tokens.select_related("user")
-    context = {"form": form, "tokens": listed, "new_token": new_token, "room": room,
-               "owner": room, "owner_url": reverse("room_detail", args=[room.pk]),
-               "owner_kind": "room", "feed_what": "values to this room's measures"}  # fmt: skip
-    return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
+    return feed_tokens_page(
+        request,
+        kind="room",
+        owner=room,
+        owner_url=reverse("room_detail", args=[room.pk]),
+        feed_what="values to this room's measures",
+    )
 
 
 @login_required
@@ -272,8 +265,7 @@ def room_members(request: HttpRequest, room_id: int) -> HttpResponse:
         try:
             membership = services.add_member(room=room, invite=invite, by=request.user)
         except services.SessionError as error:
-            for name, problem in error.problems.items():
-                form.add_error(name if name in form.fields else None, problem)
+            form.add_problems(error.problems)
         else:
             messages.success(
                 request, f"{membership.user.full_name} was added and has been sent an email."
@@ -581,11 +573,6 @@ def stall_note(request: HttpRequest, room_id: int) -> HttpResponse:
 # The Model for Improvement: themes, multivotes, aims, driver diagram, change ideas, PDSAs.
 
 
-def _add_problems(form, error: services.ImprovementError) -> None:
-    for name, problem in error.problems.items():
-        form.add_error(name if name in form.fields else None, problem)
-
-
 def _render(request, template: str, context: dict, *forms_shown) -> HttpResponse:
     failed = any(form is not None and form.errors for form in forms_shown)
     return render(request, template, context, status=400 if failed else 200)
@@ -601,7 +588,7 @@ def room_themes(request: HttpRequest, room_id: int) -> HttpResponse:
         try:
             services.add_theme(room=room, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Theme added.")
             return redirect("room_themes", room_id=room.pk)
@@ -627,7 +614,7 @@ def multivote_open(request: HttpRequest, room_id: int) -> HttpResponse:
         try:
             vote = services.open_multivote(room=room, by=request.user, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             return redirect("multivote_detail", multivote_id=vote.pk)
     return _themes_page(request, room, access, ThemeForm(), form)
@@ -647,7 +634,7 @@ def multivote_detail(request: HttpRequest, multivote_id: int) -> HttpResponse:
         try:
             services.cast_votes(multivote=vote, voter=request.user, counts=form.counts())
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             given = sum(form.counts().values())
             messages.success(
@@ -707,7 +694,7 @@ def _specific_aim_form(request, room, aim) -> HttpResponse:
         try:
             services.save_specific_aim(room=room, aim=aim, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Specific aim saved.")
             return redirect("room_aims", room_id=room.pk)
@@ -753,7 +740,7 @@ def driver_diagram(request: HttpRequest, room_id: int) -> HttpResponse:
         try:
             services.save_driver(room=room, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Driver added.")
             return redirect("driver_diagram", room_id=room.pk)
@@ -795,7 +782,7 @@ def driver_edit(request: HttpRequest, driver_id: int) -> HttpResponse:
         try:
             services.save_driver(room=driver.room, driver=driver, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Driver saved.")
             return redirect("driver_diagram", room_id=driver.room_id)
@@ -831,7 +818,7 @@ def _change_idea_form(request, room, idea) -> HttpResponse:
         try:
             idea = services.save_change_idea(room=room, idea=idea, **form.cleaned_data)
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Change idea saved.")
             return redirect("driver_diagram", room_id=room.pk)
@@ -914,7 +901,7 @@ def pdsa_create(request: HttpRequest, idea_id: int) -> HttpResponse:
                 measures=list(form.cleaned_data["measures"]), by=request.user,
             )  # fmt: skip
         except services.ImprovementError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, f"PDSA {pdsa.number} planned.")
             return redirect("pdsa_detail", pdsa_id=pdsa.pk)
@@ -965,7 +952,7 @@ def pdsa_edit(request: HttpRequest, pdsa_id: int, part: str) -> HttpResponse:
         except services.ImprovementError as error:
             form = _part_form(request, pdsa, part)
             form.is_valid()
-            _add_problems(form, error)
+            form.add_problems(error.problems)
             form.add_error(None, "Your changes are saved, but the cycle cannot move on yet")
         else:
             messages.success(request, f"Saved. The cycle is now {pdsa.get_status_display()}.")

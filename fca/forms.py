@@ -50,6 +50,11 @@ class NHSFormMixin:
             if field.help_text:
                 widget.attrs["aria-describedby"] = f"{self[name].auto_id}-hint"
 
+    def add_problems(self, problems: dict[str, str]) -> None:
+        """A service's problems, each on its field, or on the form when it names none."""
+        for name, problem in problems.items():
+            self.add_error(name if name in self.fields else None, problem)
+
     def full_clean(self):
         super().full_clean()
         self._mark_errors()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bigrooms.models import BigRoom
 from fca import tokens
 from fca.access import get_token_for_user
-from fca.forms import EmailLinkForm, NHSSetPasswordForm, TokenForm
+from fca.forms import EmailLinkForm, IntegrationTokenForm, NHSSetPasswordForm, TokenForm
 from fca.glossary import TERMS
 from fca.invitations import invited_user, sign_in_token, user_for_sign_in
 from fca.models import ApiToken, OrganisationMembership, User
@@ -65,7 +65,29 @@ def personal_tokens(request: HttpRequest) -> HttpResponse:
         )
         form = TokenForm()
     listed = ApiToken.objects.filter(user=request.user, kind=ApiToken.Kind.PERSONAL)
-    context = {"form": form, "tokens": listed, "new_token": new_token, "room": None}
+    context = {"form": form, "tokens": listed, "new_token": new_token}
+    return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
+
+
+def feed_tokens_page(
+    request: HttpRequest, *, kind: str, owner, owner_url: str, feed_what: str
+) -> HttpResponse:
+    """A room's or a pathway's feed tokens (``kind`` "room" or "pathway"): list them, and
+    make one, shown once. The caller has checked the person may manage ``owner``."""
+    form = IntegrationTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _, new_token = tokens.create_token(
+            user=request.user,
+            kind=ApiToken.Kind.INTEGRATION,
+            **{kind: owner},
+            **form.cleaned_data,
+        )
+        form = IntegrationTokenForm()
+    context = {
+        "form": form, "tokens": owner.api_tokens.select_related("user"), "new_token": new_token,
+        "owner": owner, "owner_url": owner_url, "owner_kind": kind, "feed_what": feed_what,
+    }  # fmt: skip
     return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
 
 

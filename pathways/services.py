@@ -321,13 +321,7 @@ def _load(upload: EpisodeUpload) -> None:
         known = set(Episode.objects.filter(pathway=pathway).values_list("episode_id", flat=True))
         added = sum(1 for r in records if r.episode_id not in known)
         updated = len(records) - added
-        for start in range(0, len(records), BATCH):
-            Episode.objects.bulk_create(
-                [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
-                update_conflicts=True,
-                unique_fields=["pathway", "episode_id"],
-                update_fields=EPISODE_FIELDS,
-            )
+        _upsert(pathway, records, slots, now)
     Pathway.objects.filter(pk=pathway.pk).update(
         data_version=F("data_version") + 1, last_loaded_at=now
     )
@@ -337,6 +331,18 @@ def _load(upload: EpisodeUpload) -> None:
 
 EPISODE_FIELDS = ["arrived_at", "departed_at", "discharge_ready_at", "destination",
                   *(f"step_{slot}" for slot in range(1, MAX_STEPS + 1))]  # fmt: skip
+
+
+def _upsert(pathway: Pathway, records: list[episodes.Record], slots: dict, now) -> None:
+    """Insert or update episodes by pathway and episode id, in batches (the row-by-row
+    path: workbooks, SQLite and synthetic episodes; a CSV on PostgreSQL goes by COPY)."""
+    for start in range(0, len(records), BATCH):
+        Episode.objects.bulk_create(
+            [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],
+            update_conflicts=True,
+            unique_fields=["pathway", "episode_id"],
+            update_fields=EPISODE_FIELDS,
+        )
 
 
 def _episode(pathway: Pathway, record: episodes.Record, slots: dict, now) -> Episode:
@@ -414,13 +420,7 @@ def load_synthetic(*, pathway: Pathway, data: dict, prefix: str = "SYN") -> int:
         for r in synthetic.records(data, prefix=prefix)
     ]  # fmt: skip
     with transaction.atomic():
-        for start in range(0, len(rows), BATCH):
-            Episode.objects.bulk_create(
-                [_episode(pathway, r, slots, now) for r in rows[start : start + BATCH]],
-                update_conflicts=True,
-                unique_fields=["pathway", "episode_id"],
-                update_fields=EPISODE_FIELDS,
-            )
+        _upsert(pathway, rows, slots, now)
         Pathway.objects.filter(pk=pathway.pk).update(
             data_version=F("data_version") + 1, last_loaded_at=now
         )

@@ -10,18 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fca import tokens
 from fca.access import get_episode_upload_for_user, get_pathway_for_user, get_step_for_user
-from fca.forms import IntegrationTokenForm
-from fca.models import ApiToken, OrganisationMembership
+from fca.models import OrganisationMembership
+from fca.views import feed_tokens_page
 from pathways import services
 from pathways.forms import EpisodeFileForm, PathwayForm, PathwaySettingsForm, StepForm
 from pathways.models import MAX_STEPS
-
-
-def _add_problems(form, error: services.PathwayError) -> None:
-    for name, problem in error.problems.items():
-        form.add_error(name if name in form.fields else None, problem)
 
 
 @login_required
@@ -41,7 +35,7 @@ def pathway_create(request: HttpRequest) -> HttpResponse:
         try:
             pathway = services.create_pathway(**form.cleaned_data)
         except services.PathwayError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Pathway added. Now add its steps.")
             return redirect("pathway_steps", pathway_id=pathway.pk)
@@ -100,7 +94,7 @@ def pathway_settings(request: HttpRequest, pathway_id: int) -> HttpResponse:
         try:
             services.update_pathway(pathway=pathway, **form.cleaned_data)
         except services.PathwayError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Pathway saved.")
             return redirect("pathway_detail", pathway_id=pathway.pk)
@@ -119,7 +113,7 @@ def pathway_steps(request: HttpRequest, pathway_id: int) -> HttpResponse:
         try:
             services.save_step(pathway=pathway, **form.cleaned_data)
         except services.PathwayError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Step added.")
             return redirect("pathway_steps", pathway_id=pathway.pk)
@@ -138,7 +132,7 @@ def step_edit(request: HttpRequest, step_id: int) -> HttpResponse:
         try:
             services.save_step(pathway=step.pathway, step=step, **form.cleaned_data)
         except services.PathwayError as error:
-            _add_problems(form, error)
+            form.add_problems(error.problems)
         else:
             messages.success(request, "Step saved.")
             return redirect("pathway_steps", pathway_id=step.pathway_id)
@@ -220,17 +214,10 @@ def episode_upload_discard(request: HttpRequest, episode_upload_id: int) -> Http
 def pathway_tokens(request: HttpRequest, pathway_id: int) -> HttpResponse:
     """The pathway's feed tokens: a data warehouse sends its episodes with one, nightly."""
     pathway, _ = get_pathway_for_user(request.user, pathway_id, write=True)
-    form = IntegrationTokenForm(request.POST or None)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        _, new_token = tokens.create_token(
-            user=request.user, kind=ApiToken.Kind.INTEGRATION, pathway=pathway,
-            **form.cleaned_data,
-        )  # fmt: skip
-        form = IntegrationTokenForm()
-    context = {
-        "form": form, "tokens": pathway.api_tokens.select_related("user"), "new_token": new_token,
-        "owner": pathway, "owner_url": reverse("pathway_detail", args=[pathway.pk]),
-        "owner_kind": "pathway", "feed_what": "this pathway's episodes",
-    }  # fmt: skip
-    return render(request, "fca/tokens.html", context, status=400 if form.errors else 200)
+    return feed_tokens_page(
+        request,
+        kind="pathway",
+        owner=pathway,
+        owner_url=reverse("pathway_detail", args=[pathway.pk]),
+        feed_what="this pathway's episodes",
+    )
