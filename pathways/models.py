@@ -210,7 +210,14 @@ class Episode(models.Model):
     """One patient's pass along the pathway, under the organisation's pseudonymised
     reference. Never shown in a page or an export: only what is computed from it."""
 
-    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="episodes")
+    # No foreign key or index of its own in the database: the unique index leads with it,
+    # and every load holds the pathway row FOR KEY SHARE once (copyload.lock_episodes), as
+    # the constraint's trigger would per row (a third of a million-row load). Deleting a
+    # pathway deletes its episodes through Django's cascade.
+    pathway = models.ForeignKey(
+        Pathway, on_delete=models.CASCADE, related_name="episodes",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
     episode_id = models.CharField(max_length=100)
     arrived_at = models.DateTimeField()
     departed_at = models.DateTimeField(null=True, blank=True)
@@ -230,7 +237,6 @@ class Episode(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pathway", "episode_id"], name="episode_id_unique")
         ]
-        indexes = [models.Index(fields=["pathway", "arrived_at"], name="episode_arrival")]
 
     def __str__(self) -> str:
         return self.episode_id

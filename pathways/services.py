@@ -336,6 +336,10 @@ EPISODE_FIELDS = ["arrived_at", "departed_at", "discharge_ready_at", "destinatio
 def _upsert(pathway: Pathway, records: list[episodes.Record], slots: dict, now) -> None:
     """Insert or update episodes by pathway and episode id, in batches (the row-by-row
     path: workbooks, SQLite and synthetic episodes; a CSV on PostgreSQL goes by COPY)."""
+    from pathways import copyload
+
+    if connection.vendor == "postgresql":
+        copyload.lock_episodes(pathway.pk)
     for start in range(0, len(records), BATCH):
         Episode.objects.bulk_create(
             [_episode(pathway, r, slots, now) for r in records[start : start + BATCH]],

@@ -3,6 +3,7 @@ as the Python path (pathways/episodes.py), problem for problem, on every file th
 reads as CSV; the same episodes stored as the ORM path stores; loading idempotent."""
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -231,6 +232,37 @@ CASES = {
     "a field too long, after identifiers": "episode_id,arrived_at,ref\n"
     + "".join(f"E{i},2026-07-01T09:30,943 476 5919\n" for i in range(9))
     + f"E9,2026-07-01T09:30,{'x' * 200_000}\n",
+    # Every time in UTC (as a data warehouse sends them): _validate's short way.
+    "every time in UTC": HEADER
+    + (
+        "U1,2026-07-01T09:30:00Z,2026-07-03T11:00:00Z,2026-07-01T20:00:00Z,Home\n"
+        "U2,2026-07-01T09:30:00Z,2026-06-30T09:30:00Z,,\n"  # departed before arriving
+        "U3,2026-07-01T09:30:00Z,,2026-07-01T08:00:00Z,\n"  # step before arrival
+        ",2026-07-01T09:30:00Z,,,\n"
+        "U5,,,,\n"
+        "U6,1999-12-31T23:59:59Z,2026-11-26T13:00:01Z,,\n"  # before 2000; the future
+        "U7,2026-11-26T13:00:00Z,,,Home\n"  # an hour ahead: allowed
+        "U8,2026-10-25T00:30:00Z,2026-10-25T01:30:00Z,,\n"  # the clocks went back meanwhile
+        "U9,2024-02-29T00:00:00Z,2024-03-01T00:00:00Z,,\n"  # a leap day
+        "U1,2026-07-02T09:30:00Z,,,\n"  # twice
+        f"U{'0' * 120},2026-07-01T09:30:00Z,,,{'x' * 101}\n"
+    ),
+    "UTC, with a BOM, CRLF and other digits": "\ufeff"
+    + (
+        HEADER + "U1,2026-07-01T09:30:00Z,,,Home\nU٣,2026-07-01T09:30:00Z,,,\n"
+        "U3,2026-07-01T09:30:00Z,2026-06-01T09:30:00Z,,\n" * 3
+    ).replace("\n", "\r\n"),
+    "UTC, then a quoted cell": HEADER
+    + "".join(f"U{i},2026-07-01T09:30:00Z,,,\n" for i in range(20))
+    + 'U20,2026-07-01T09:30:00Z,,,"Care home, nursing"\nU21,2026-07-01T09:30:00Z,,,\n',
+    "UTC, then a blank row and a ragged row": HEADER
+    + "".join(f"U{i},2026-07-01T09:30:00Z,,,\n" for i in range(20))
+    + "\n,,,,\nU21,2026-07-01T09:30:00Z,,\nU22,2026-07-01T09:30:00Z,,,,\n",
+    "UTC, then a spaced cell": HEADER
+    + "".join(f"U{i},2026-07-01T09:30:00Z,,,\n" for i in range(20))
+    + "U21 ,2026-07-01T09:30:00Z,,,\n",
+    "UTC but for one time": HEADER
+    + "U1,2026-07-01T09:30:00Z,,,\nU2,2026-07-01T09:30:00Z,2026-07-01 10:30,,\n",
 }
 
 
@@ -238,8 +270,53 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_report_is_the_python_paths(tmp_path, db, monkeypatch, case, chunk):
     monkeypatch.setattr(copyload, "CHUNK_ROWS", chunk)  # 2: rows handled across chunks
+    monkeypatch.setattr(copyload, "BLOCK_CHARACTERS", 40 if chunk == 2 else 1 << 20)
     monkeypatch.setattr(copyload, "MANY_TWICE", 3 if chunk == 2 else copyload.MANY_TWICE)
     assert_same(tmp_path, CASES[case], steps=("theatre", "review"))
+
+
+def _never(what):
+    def never(*args):
+        raise AssertionError(what)
+
+    return never
+
+
+@pytest.mark.parametrize("block", [40, 1 << 20])
+def test_a_file_of_utc_times_takes_the_short_way(tmp_path, db, monkeypatch, block):
+    """Staged by COPY's own reader into timestamps, whatever the blocks' size."""
+    monkeypatch.setattr(copyload, "BLOCK_CHARACTERS", block)
+    monkeypatch.setattr(copyload, "_stage_text", _never("staged as text"))
+    report = assert_same(tmp_path, CASES["every time in UTC"])
+    assert report[0] == "report" and report[2] == [2, 3, 4, 5, 6, 7, 11, 12]
+    assert_same(tmp_path, CASES["UTC, with a BOM, CRLF and other digits"])
+
+
+def test_quoted_utc_times_are_read_by_a_cast_and_others_field_by_field(tmp_path, db, monkeypatch):
+    monkeypatch.setattr(copyload, "_instants", _never("read field by field"))
+    quoted = re.sub(r"([0-9T:-]+Z)", r'"\1"', CASES["every time in UTC"])
+    assert '"2026-07-01T09:30:00Z"' in quoted
+    assert assert_same(tmp_path, quoted)[2] == [2, 3, 4, 5, 6, 7, 11, 12]
+    with pytest.raises(AssertionError, match="field by field"):
+        _postgres(_write(tmp_path, CASES["UTC but for one time"], "episodes.csv"),
+                  "episodes.csv", STEPS, 10**7)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-02-29T10:00:00Z", "2100-02-29T10:00:00Z", "2026-04-31T10:00:00Z",
+     "2026-13-01T10:00:00Z", "2026-07-01T24:00:00Z", "2026-07-01T23:60:00Z",
+     "2026-07-01T23:59:60Z", "2026-07-01T09:30:00z", "2026-07-01 09:30:00Z",
+     "1899-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "2026-07-01T09:30:00.5Z",
+     "٢٠٢٦-07-01T09:30:00Z", "2026-07-01T09:30:0Z", "+026-07-01T09:30:00Z"],
+)  # fmt: skip
+def test_a_time_the_short_way_does_not_read_is_read_the_general_way(tmp_path, db, text):
+    """Each of these is not ISO_Z's shape (or is 29 February): the file goes the general
+    way, and reads as the Python path reads it."""
+    assert not copyload._utc_only([text])
+    assert copyload._utc_only(["2026-07-01T09:30:00Z", "", "2024-02-29T23:59:59Z",
+                               "2000-02-29T00:00:00Z"])  # fmt: skip
+    assert_same(tmp_path, HEADER + f"A1,2026-07-01T09:30:00Z,{text},,\n")
 
 
 @pytest.mark.parametrize("text", ISO_AND_UK)
@@ -620,7 +697,9 @@ def test_an_episode_another_writer_adds_meanwhile_is_updated_not_refused(
 @pytest.mark.parametrize("case", ["every bad row", "three times, and two interleaved",
                                   "quotes, commas, line breaks, tabs and backslashes",
                                   "other scripts' digits", "odd offsets and fractions",
-                                  "calendar", "before arrival", "ragged rows", "lengths"])  # fmt: skip
+                                  "calendar", "before arrival", "ragged rows", "lengths",
+                                  "every time in UTC", "UTC, then a quoted cell",
+                                  "UTC, with a BOM, CRLF and other digits"])  # fmt: skip
 def test_the_episodes_stored_are_the_orm_paths(tmp_path, cast, case):
     """The same file loaded both ways, into two pathways: the same episodes."""
     orm, sql = (Pathway.objects.create(host=cast.north, name=name) for name in ("orm", "sql"))
@@ -639,3 +718,26 @@ def test_the_episodes_stored_are_the_orm_paths(tmp_path, cast, case):
     added, updated = _load(tmp_path, sql, CASES[case])
     assert (added, updated) == (len(records), 0)
     assert _stored(sql) == _stored(orm)
+
+
+def test_a_pathway_being_loaded_cannot_be_deleted_under_the_load(tmp_path, transactional_db, cast):
+    """Episodes have no foreign key in the database (Episode.pathway): the load holds the
+    pathway's row FOR KEY SHARE instead, so a delete waits for it (here: gives up at once)."""
+    import psycopg
+    from django.db import connection, transaction
+
+    pathway = Pathway.objects.create(host=cast.north, name="Hip fracture")
+    db = connection.settings_dict
+    other = psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"],
+                            port=db["PORT"] or None, password=db["PASSWORD"] or None)  # fmt: skip
+    try:
+        with transaction.atomic():
+            assert _load(tmp_path, pathway, GOOD) == (2, 0)
+            other.execute("SET lock_timeout = '100ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM pathways_pathway WHERE id = %s", [pathway.pk])
+            other.rollback()
+    finally:
+        other.close()
+    pathway.delete()  # Django's cascade takes the episodes with it
+    assert not Episode.objects.filter(pathway_id=pathway.pk).exists()
