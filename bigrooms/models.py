@@ -285,6 +285,8 @@ class RoomAccess:
         self.can_read = can_read
         self.can_manage = can_manage
         self.can_enter_data = can_enter_data
+        # Notes on a chart: whoever may give it data.
+        self.can_note = can_enter_data
         # Session notes and patient stories: the room's members and its organisation's QI
         # leads and viewers; not academy admins, who see the room's metadata only.
         self.can_read_notes = can_read_notes

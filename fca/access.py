@@ -37,15 +37,18 @@ def get_big_room_for_user(
 
 
 def get_measure_for_user(
-    user, pk: int, *, write: bool = False, data: bool = False
+    user, pk: int, *, write: bool = False, data: bool = False, note: bool = False
 ) -> tuple[Measure, RoomAccess]:
-    """A measure and the person's access to its room; ``data`` needs the right to enter
-    data, ``write`` (change the measure itself) a coach."""
+    """A measure and the person's access to its room (or pathway); ``data`` needs the
+    right to enter data, ``note`` to add notes to its chart, ``write`` (change the measure
+    itself) a coach (for a flow measure, a QI lead of the pathway's host)."""
     measure = Measure.objects.select_related("room__host", "pathway__host").filter(pk=pk).first()
     if measure is None:
         raise Http404("No such page")
     access = measure.access_for(user)
     _check(access, write=write, data=data)
+    if note and not access.can_note:
+        raise PermissionDenied("Only those who give the chart its data can add notes to it")
     return measure, access
 
 

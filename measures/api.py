@@ -84,7 +84,10 @@ def measure_detail(request, measure_id: int):
 def point_list(request, measure_id: int):
     """A measure's data points, oldest first, a page at a time."""
     measure = get_measure_for_api(request, measure_id)
-    points = measure.points.order_by("period").values("period", "value", "numerator", "denominator")
+    # provisional: a flow measure's unfinished or data-lag week, which rules and icons ignore
+    points = measure.points.order_by("period").values(
+        "period", "value", "numerator", "denominator", "provisional"
+    )
     paginator = PageNumberPagination()
     return paginator.get_paginated_response(paginator.paginate_queryset(points, request))
 

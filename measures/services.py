@@ -554,20 +554,22 @@ def replace_worked_out_points(*, measure: Measure, points: dict, keep_before=Non
 
 
 EXPORT_COLUMNS = (
-    "period", "value", "numerator", "denominator", "centre", "lower", "upper", "rule",
-    "point_type",
+    "period", "value", "numerator", "denominator", "provisional", "centre", "lower", "upper",
+    "rule", "point_type",
 )  # fmt: skip
 
 
 def export_rows(measure: Measure):
-    """The measure's data for a download: a heading, then each point with the centre line,
-    limits and signal its chart gave it (blank where the chart has not drawn it yet)."""
+    """The measure's data for a download: a heading, then each point, whether it is
+    provisional ("yes": a week not yet complete, which the chart does not test), and the
+    centre line, limits and signal its chart gave it (blank where it has not drawn it)."""
     chart = ChartResult.objects.filter(measure=measure).only("result").first()
     computed = {p["period"]: p for p in (chart.result.get("points", []) if chart else [])}
     yield EXPORT_COLUMNS
-    for period, value, numerator, denominator in measure.points.order_by("period").values_list(
-        "period", "value", "numerator", "denominator"
-    ):
+    rows = measure.points.order_by("period").values_list(
+        "period", "value", "numerator", "denominator", "provisional"
+    )
+    for period, value, numerator, denominator, provisional in rows:
         drawn = computed.get(period.isoformat(), {})
-        yield (period.isoformat(), value, numerator, denominator,
-               *(drawn.get(name) for name in EXPORT_COLUMNS[4:]))  # fmt: skip
+        yield (period.isoformat(), value, numerator, denominator, "yes" if provisional else "",
+               *(drawn.get(name) for name in EXPORT_COLUMNS[5:]))  # fmt: skip

@@ -208,7 +208,7 @@ def phase_create(request: HttpRequest, measure_id: int) -> HttpResponse:
 @login_required
 @form_endpoint
 def annotation_create(request: HttpRequest, measure_id: int) -> HttpResponse:
-    measure, access = get_measure_for_user(request.user, measure_id, data=True)
+    measure, access = get_measure_for_user(request.user, measure_id, note=True)
     form = AnnotationForm(request.POST)
     if form.is_valid():
         services.add_annotation(measure=measure, by=request.user, **form.cleaned_data)

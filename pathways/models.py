@@ -129,6 +129,8 @@ class PathwayAccess:
         # As a room's access reads, for the measure pages a flow measure shares: nobody
         # types a flow measure's data; it comes from the episodes.
         self.can_enter_data = False
+        # Notes on a flow chart ("new discharge lounge opened"): whoever may load its data.
+        self.can_note = can_load
         self.is_partner = False
 
     @classmethod

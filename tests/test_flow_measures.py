@@ -94,6 +94,13 @@ def test_a_load_becomes_the_pathways_weekly_flow_measures(
     chart = ChartResult.objects.get(measure=measures["discharges"])
     assert chart.result["n"] == len(flags) - 2
     assert "provisional" in chart.result["summary"]
+    # The download and the API say which weeks are provisional.
+    discharges_id = measures["discharges"].pk
+    lines = client.get(reverse("measure_csv", args=[discharges_id])).content.decode().splitlines()
+    assert lines[0].split(",")[4] == "provisional"
+    assert [line.split(",")[4] for line in lines[1:]] == [""] * (len(flags) - 2) + ["yes"] * 2
+    api = client.get(reverse("api_point_list", args=[discharges_id])).json()
+    assert [p["provisional"] for p in api["results"]] == flags
 
     page = client.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
     assert "Theatre within 36 hours" in page and "Median length of stay" in page
@@ -120,6 +127,26 @@ def test_a_member_reads_a_flow_measure_and_an_outsider_does_not(client, cast, pa
     assert client.get(reverse("measure_settings", args=[measure.pk])).status_code == 403
     client.force_login(cast.charlie)
     assert client.get(reverse("measure_detail", args=[measure.pk])).status_code == 404
+
+
+def test_those_who_load_the_pathway_add_notes_to_its_flow_charts(client, cast, pathway):
+    """A flow chart takes notes ("discharge lounge opened") from the coaches of rooms on
+    the pathway and its QI leads; a member who only reads it cannot add one."""
+    Pathway.objects.filter(pk=pathway.pk).update(data_version=1)
+    recompute_flow(pathway_id=pathway.pk)
+    measure = Measure.objects.get(pathway=pathway, flow_metric="discharges")
+    url = reverse("annotation_create", args=[measure.pk])
+    note = {"on": "15/06/2026", "text": "Discharge lounge opened"}
+    client.force_login(cast.bob)
+    page = client.get(reverse("measure_detail", args=[measure.pk])).content.decode()
+    assert "Add a note to the chart" not in page
+    assert client.post(url, note).status_code == 403
+    for person in (cast.alice, cast.quinn):
+        client.force_login(person)
+        page = client.get(reverse("measure_detail", args=[measure.pk])).content.decode()
+        assert "Add a note to the chart" in page and "the pathway's data is loaded" in page
+    assert client.post(url, note).status_code == 302
+    assert list(measure.annotations.values_list("text", flat=True)) == ["Discharge lounge opened"]
 
 
 @pytest.mark.postgres_only

@@ -153,8 +153,8 @@ def test_the_data_downloads_as_csv_with_formulas_made_harmless(coach, cast):
     Measure.objects.filter(pk=cast.measure.pk).update(name="=HYPERLINK(1)")
     response = coach.get(reverse("measure_csv", args=[cast.measure.pk]))
     lines = response.content.decode().splitlines()
-    assert lines[0].startswith("period,value,numerator,denominator,centre,lower,upper")
-    assert lines[2].startswith("2025-01-13,-2,,,")  # a negative number stays a number
+    assert lines[0].startswith("period,value,numerator,denominator,provisional,centre,lower,upper")
+    assert lines[2].startswith("2025-01-13,-2,,,,")  # a negative number stays a number
     assert response["Content-Disposition"] == 'attachment; filename="hyperlink1.csv"'
 
 
