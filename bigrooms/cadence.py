@@ -11,6 +11,8 @@ from functools import cache
 
 import holidays
 
+from fca.dates import format_date
+
 MISSED_FOR_A_STALL = 3
 PDSA_WEEKS_FOR_A_STALL = 8
 _SUBDIVISIONS = {
@@ -65,5 +67,61 @@ def missed_in_a_row(expected: Sequence[date], logged: Iterable[date]) -> list[da
 
 @dataclass(frozen=True)
 class Stall:
-    kind: str  # "no_sessions" or "overdue_actions"
+    kind: str  # "no_sessions", "overdue_actions" or "no_pdsa"
     message: str
+
+
+def paused_spans(changes: Iterable[tuple[str, date]]) -> list[tuple[date, date | None]]:
+    """The spans [from, until) a room was stood down (until None: still is), from its
+    status changes (status, date) in the order they were made."""
+    spans, begun = [], None
+    for status, on in changes:
+        if status == "stood_down" and begun is None:
+            begun = on
+        elif status != "stood_down" and begun is not None:
+            spans.append((begun, on))
+            begun = None
+    if begun is not None:
+        spans.append((begun, None))
+    return spans
+
+
+def pdsa_standstill(
+    *, testing: bool, last_move: date | None, reached: date, today: date
+) -> str | None:
+    """Why a room testing changes looks stuck: no PDSA cycle started or moved on for
+    eight weeks (counted from when it reached testing, if it has no cycles yet)."""
+    if not testing:
+        return None
+    since = max(filter(None, (last_move, reached)))
+    weeks = (today - since).days // 7
+    if weeks < PDSA_WEEKS_FOR_A_STALL:
+        return None
+    if last_move is None:
+        return f"No PDSA cycle started in the {weeks} weeks since testing began"
+    return f"No PDSA cycle started or moved on for {weeks} weeks, since {format_date(since)}"
+
+
+def stalls(
+    *, expected: Sequence[date], logged: Iterable[date], overdue: int, standstill: str | None
+) -> list[Stall]:
+    """Why a room that is meeting looks stalled, in words: meetings missed in a row,
+    overdue actions, and PDSA testing at a standstill. One rule for the room's page and
+    the organisation's dashboard, which gathers the facts for many rooms at once."""
+    flags = []
+    missed = missed_in_a_row(expected, logged)
+    if len(missed) >= MISSED_FOR_A_STALL:
+        flags.append(
+            Stall(
+                "no_sessions",
+                f"No session logged for the last {len(missed)} meetings, since "
+                f"{format_date(missed[0])}",
+            )
+        )
+    if overdue:
+        flags.append(
+            Stall("overdue_actions", f"{overdue} action{'s' if overdue != 1 else ''} overdue")
+        )
+    if standstill is not None:
+        flags.append(Stall("no_pdsa", standstill))
+    return flags

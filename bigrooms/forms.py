@@ -27,6 +27,7 @@ from bigrooms.story import in_tree_order
 from fca.forms import NHSFormMixin
 from fca.identifiers import text_warnings
 from measures.forms import DateField, NumberField
+from measures.models import Measure
 
 NEW_ACTION_ROWS = 2
 ABSENT = "absent"
@@ -689,3 +690,50 @@ class ActForm(NHSFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["decision"].choices = PDSA.Decision.choices
         self.fields["decision"].required = False
+
+
+class DashboardFilterForm(NHSFormMixin, forms.Form):
+    """The organisation dashboard's filters and order: a GET form, every field optional."""
+
+    SORTS = [
+        ("name", "Name"),
+        ("stage", "Roadmap stage"),
+        ("last_session", "Longest since a session"),
+        ("overdue", "Most overdue actions"),
+        ("stalls", "Most stall flags"),
+    ]
+    stage = forms.ChoiceField(required=False, label="Stage")
+    pathway = forms.ChoiceField(required=False, label="Pathway")
+    coach = forms.ChoiceField(required=False, label="Coach")
+    stalled = forms.BooleanField(required=False, label="Stalled rooms only")
+    sort = forms.ChoiceField(required=False, choices=SORTS, label="Order by")
+
+    def __init__(self, data, *, rows):
+        super().__init__(data)
+        anything = [("", "Any")]
+        self.fields["stage"].choices = anything + list(BigRoom.Stage.choices)
+        pathways = {r.room.pathway_id: r.room.pathway.name for r in rows if r.room.pathway_id}
+        self.fields["pathway"].choices = anything + sorted(
+            ((str(pk), name) for pk, name in pathways.items()), key=lambda c: c[1]
+        )
+        coaches = dict(coach for r in rows for coach in r.coaches)
+        self.fields["coach"].choices = anything + sorted(
+            ((str(pk), name) for pk, name in coaches.items()), key=lambda c: c[1]
+        )
+
+
+class MeasureFilterForm(NHSFormMixin, forms.Form):
+    """The measure summary's filters: a GET form, every field optional."""
+
+    SIGNALS = [
+        ("", "Any"),
+        ("improvement", "Special cause: improvement"),
+        ("concern", "Special cause: concern"),
+        ("common_cause", "Common cause only"),
+        ("fail", "Will not meet its target without change"),
+        ("not_ready", "Not enough data yet"),
+    ]
+    kind = forms.ChoiceField(required=False, label="Type",
+                             choices=[("", "Any"), *Measure.Kind.choices])  # fmt: skip
+    signal = forms.ChoiceField(required=False, label="What the chart shows", choices=SIGNALS)
+    search = forms.CharField(required=False, max_length=100, label="Measure or room name")

@@ -132,16 +132,8 @@ class BigRoom(models.Model):
 
     def paused_spans(self) -> list[tuple[date, date | None]]:
         """The spans [from, until) when the room was stood down (until None: still is)."""
-        spans, begun = [], None
-        for change in self.status_changes.order_by("changed_on", "pk"):
-            if change.status == self.Status.STOOD_DOWN and begun is None:
-                begun = change.changed_on
-            elif change.status != self.Status.STOOD_DOWN and begun is not None:
-                spans.append((begun, change.changed_on))
-                begun = None
-        if begun is not None:
-            spans.append((begun, None))
-        return spans
+        changes = self.status_changes.order_by("changed_on", "pk")
+        return cadence.paused_spans(changes.values_list("status", "changed_on"))
 
     def expected_meetings(self, *, until: date) -> list[date]:
         """The meetings the room was expected to hold, up to ``until``."""
@@ -173,51 +165,32 @@ class BigRoom(models.Model):
         if self.status != self.Status.ACTIVE:
             return []
         today = today or timezone.localdate()
-        flags = []
-        expected = self.expected_meetings(until=today - timedelta(days=1))
-        logged = self.sessions.values_list("held_on", flat=True)
-        missed = cadence.missed_in_a_row(expected, logged)
-        if len(missed) >= cadence.MISSED_FOR_A_STALL:
-            flags.append(
-                cadence.Stall(
-                    "no_sessions",
-                    f"No session logged for the last {len(missed)} meetings, since "
-                    f"{format_date(missed[0])}",
-                )
-            )
-        overdue = self.actions.filter(status="open", due_on__lt=today).count()
-        if overdue:
-            flags.append(
-                cadence.Stall(
-                    "overdue_actions", f"{overdue} action{'s' if overdue != 1 else ''} overdue"
-                )
-            )
-        still = self.pdsa_standstill(today)
-        if still is not None:
-            flags.append(cadence.Stall("no_pdsa", still))
-        return flags
+        return cadence.stalls(
+            expected=self.expected_meetings(until=today - timedelta(days=1)),
+            logged=self.sessions.values_list("held_on", flat=True),
+            overdue=self.actions.filter(status="open", due_on__lt=today).count(),
+            standstill=self.pdsa_standstill(today),
+        )
 
     TESTING_STAGES = (Stage.TESTING, Stage.STANDARDISE)
 
     def pdsa_standstill(self, today: date) -> str | None:
-        """Why a room testing changes looks stuck: no PDSA cycle started or moved on for
-        eight weeks (counted from when it reached testing, if it has no cycles yet)."""
         if self.stage not in self.TESTING_STAGES:
             return None
-        last_move = self.pdsas.aggregate(models.Max("status_changed_on"))["status_changed_on__max"]
         reached = (
             self.stage_changes.filter(stage__in=self.TESTING_STAGES)
             .order_by("-changed_on")
             .values_list("changed_on", flat=True)
             .first()
         ) or timezone.localdate(self.created_at)
-        since = max(filter(None, (last_move, reached)))
-        weeks = (today - since).days // 7
-        if weeks < cadence.PDSA_WEEKS_FOR_A_STALL:
-            return None
-        if last_move is None:
-            return f"No PDSA cycle started in the {weeks} weeks since testing began"
-        return f"No PDSA cycle started or moved on for {weeks} weeks, since {format_date(since)}"
+        return cadence.pdsa_standstill(
+            testing=True,
+            last_move=self.pdsas.aggregate(models.Max("status_changed_on"))[
+                "status_changed_on__max"
+            ],
+            reached=reached,
+            today=today,
+        )
 
 
 class RoomMembership(models.Model):

@@ -3,6 +3,22 @@ from django.urls import path
 from bigrooms import views
 
 urlpatterns = [
+    path("organisations/", views.organisations, name="organisations"),
+    path(
+        "organisations/<int:org_id>/dashboard/",
+        views.organisation_dashboard,
+        name="organisation_dashboard",
+    ),
+    path(
+        "organisations/<int:org_id>/measures/",
+        views.organisation_measures,
+        name="organisation_measures",
+    ),
+    path(
+        "organisations/<int:org_id>/measures.csv",
+        views.organisation_measures_csv,
+        name="organisation_measures_csv",
+    ),
     path("rooms/<int:room_id>/", views.room_detail, name="room_detail"),
     path("rooms/<int:room_id>/members/", views.room_members, name="room_members"),
     path(

@@ -1,3 +1,4 @@
+import csv
 from copy import copy
 
 from django.contrib import messages
@@ -12,14 +13,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from bigrooms import diagram, services
+from bigrooms import dashboard, diagram, services
 from bigrooms.forms import (
     ActForm,
     ChangeIdeaForm,
+    DashboardFilterForm,
     DoForm,
     DriverForm,
     FiveVsForm,
     GlobalAimForm,
+    MeasureFilterForm,
     MemberForm,
     MultivoteForm,
     PhotoForm,
@@ -51,12 +54,15 @@ from bigrooms.story import outline, story
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
+    get_organisation_for_user,
     get_pdsa_task_for_user,
     get_room_part_for_user,
     get_session_for_user,
 )
+from fca.csvio import safe_cell
 from fca.dates import format_date
 from fca.identifiers import text_warnings
+from fca.models import Organisation
 from fca.qr import qr_svg
 from fca.views import feed_tokens_page
 
@@ -1034,3 +1040,65 @@ def room_pdsas(request: HttpRequest, room_id: int) -> HttpResponse:
     )
     context = {"room": room, "access": access, "columns": columns, "ideas": ideas}
     return render(request, "bigrooms/room_pdsas.html", context)
+
+
+@login_required
+@require_GET
+def organisations(request: HttpRequest) -> HttpResponse:
+    """The organisations whose dashboards the person may read: one for most QI leads."""
+    readable = list(Organisation.objects.readable_by(request.user))
+    if len(readable) == 1 and not request.user.is_academy_admin:
+        return redirect("organisation_dashboard", org_id=readable[0].pk)
+    return render(request, "bigrooms/organisations.html", {"organisations": readable})
+
+
+@login_required
+@require_GET
+def organisation_dashboard(request: HttpRequest, org_id: int) -> HttpResponse:
+    """Every big room the organisation hosts at a glance, filtered and ordered."""
+    organisation = get_organisation_for_user(request.user, org_id)
+    rows = dashboard.room_rows(organisation)
+    form = DashboardFilterForm(request.GET, rows=rows)
+    chosen = dashboard.choose(rows, **form.cleaned_data) if form.is_valid() else rows
+    context = {
+        "organisation": organisation,
+        "rows": chosen,
+        "total": len(rows),
+        "summary": dashboard.summary(organisation, rows),
+        "form": form,
+        "filtered": form.is_valid() and any(form.cleaned_data.values()),
+    }
+    return render(request, "bigrooms/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def organisation_measures(request: HttpRequest, org_id: int) -> HttpResponse:
+    """Every measure of the organisation's rooms and pathways, by its icons."""
+    organisation = get_organisation_for_user(request.user, org_id)
+    measures = dashboard.organisation_measures(organisation)
+    form = MeasureFilterForm(request.GET)
+    chosen = (
+        dashboard.choose_measures(measures, **form.cleaned_data) if form.is_valid() else measures
+    )
+    context = {"organisation": organisation, "measures": chosen, "total": len(measures),
+               "form": form}  # fmt: skip
+    return render(request, "bigrooms/dashboard_measures.html", context)
+
+
+@login_required
+@require_GET
+def organisation_measures_csv(request: HttpRequest, org_id: int) -> HttpResponse:
+    """The measure summary as CSV, with the same filters as the page."""
+    organisation = get_organisation_for_user(request.user, org_id)
+    form = MeasureFilterForm(request.GET)
+    measures = dashboard.organisation_measures(organisation)
+    if form.is_valid():
+        measures = dashboard.choose_measures(measures, **form.cleaned_data)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = slugify(f"{organisation.name} measures")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    for row in dashboard.measure_csv_rows(measures):
+        writer.writerow(safe_cell(cell) for cell in row)
+    return response

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from bigrooms.models import Action, BigRoom, RoomAccess, Session
-from fca.models import ApiToken
+from fca.models import ApiToken, Organisation
 from measures.models import Measure
 
 
@@ -34,6 +34,15 @@ def get_big_room_for_user(
     if members and not access.can_manage_members:
         raise PermissionDenied("Only the room's coaches and QI leads can change its team")
     return room, access
+
+
+def get_organisation_for_user(user, pk: int) -> Organisation:
+    """An organisation whose dashboard the person may read (its QI leads and viewers,
+    academy admins)."""
+    organisation = Organisation.objects.readable_by(user).filter(pk=pk).first()
+    if organisation is None:
+        raise Http404("No such page")
+    return organisation
 
 
 def get_measure_for_user(

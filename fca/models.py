@@ -10,6 +10,21 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+class OrganisationQuerySet(models.QuerySet):
+    def readable_by(self, user) -> "OrganisationQuerySet":
+        """Organisations whose dashboard the person may read: where they are QI lead or
+        viewer; every one for an academy admin."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_academy_admin:
+            return self.all()
+        return self.filter(
+            memberships__user=user,
+            memberships__role__in=[OrganisationMembership.Role.QI_LEAD,
+                                   OrganisationMembership.Role.VIEWER],
+        ).distinct()  # fmt: skip
+
+
 class Organisation(models.Model):
     class Kind(models.TextChoices):
         ACUTE_TRUST = "acute_trust", "Acute trust"
@@ -34,6 +49,8 @@ class Organisation(models.Model):
     nation = models.CharField(max_length=20, choices=Nation.choices, default=Nation.ENGLAND)
     # The NHS Organisation Data Service code, where the organisation has one (RF4, 7A1...).
     ods_code = models.CharField("ODS code", max_length=10, blank=True)
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -17,7 +17,7 @@ from fca.access import get_token_for_user
 from fca.forms import EmailLinkForm, IntegrationTokenForm, NHSSetPasswordForm, TokenForm
 from fca.glossary import TERMS
 from fca.invitations import invited_user, sign_in_token, user_for_sign_in
-from fca.models import ApiToken, OrganisationMembership, User
+from fca.models import ApiToken, Organisation, OrganisationMembership, User
 from pathways.models import Pathway
 
 
@@ -32,7 +32,14 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     pathways = Pathway.objects.visible_to(request.user).select_related("host")
     qi_lead = request.user.org_memberships.filter(role=OrganisationMembership.Role.QI_LEAD)
-    context = {"rooms": rooms, "pathways": pathways, "can_add_pathway": qi_lead.exists()}
+    context = {
+        "rooms": rooms,
+        "pathways": pathways,
+        "can_add_pathway": qi_lead.exists(),
+        # QI leads and viewers to their organisation's dashboard; academy admins to all.
+        "dashboards": [] if request.user.is_academy_admin
+        else list(Organisation.objects.readable_by(request.user)),
+    }  # fmt: skip
     return render(request, "fca/home.html", context)
 
 

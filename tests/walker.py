@@ -52,6 +52,8 @@ KINDS = {
         "ok" if role in PATHWAY_MANAGERS else 403 if role in ROOM_READERS else 404
     ),
     "qi_lead": lambda role: "ok" if role == "quinn" else 403,
+    # The organisation's dashboards: its QI leads and viewers, and academy admins.
+    "org_read": lambda role: "ok" if role in {"quinn", "vera", "ada"} else 404,
     "pathway_load": lambda role: (
         "ok" if role in {"alice", "dana", "quinn"} else 403 if role in ROOM_READERS else 404
     ),
@@ -123,6 +125,10 @@ RULES = {
     # The walker's PDSA task is dana's: its owner and the room's coach may tick it off.
     "pdsa_task_done": {"POST": "room_data"},
     "pathway_create": {"GET": "qi_lead", "POST": "qi_lead"},
+    "organisations": {"GET": "signed_in"},
+    "organisation_dashboard": {"GET": "org_read"},
+    "organisation_measures": {"GET": "org_read"},
+    "organisation_measures_csv": {"GET": "org_read"},
     "pathway_detail": {"GET": "pathway_read"},
     "pathway_settings": {"GET": "pathway_manage", "POST": "pathway_manage"},
     "pathway_steps": {"GET": "pathway_manage", "POST": "pathway_manage"},
@@ -168,6 +174,7 @@ def ids_for(cast) -> dict:
     session = cast.room.sessions.create(held_on=date(2026, 1, 6))
     return {
         "room_id": cast.room.pk,
+        "org_id": cast.north.pk,
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
         "phase_id": cast.measure.phases.create(starts_on=date(2026, 1, 5), reason="x").pk,

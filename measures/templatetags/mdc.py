@@ -141,3 +141,25 @@ def sparkline(result: dict, width: int = 120, height: int = 32) -> SafeString:
         '<circle cx="{}" cy="{}" r="3" fill="{}"/></svg>',
         width, height, width, height, line, f"{last_x:.1f}", f"{last_y:.1f}", colour,
     )  # fmt: skip
+
+
+@register.simple_tag
+def trend_line(values, width: int = 80, height: int = 24) -> SafeString:
+    """A small line of a few numbers (a room's attendance at its recent sessions, say).
+    Decorative: the page gives the numbers in words beside it."""
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return SafeString("")
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (width - 6) / (len(values) - 1)
+    line = " ".join(
+        f"{3 + i * step:.1f},{height - 3 - (v - low) / span * (height - 6):.1f}"
+        for i, v in enumerate(values)
+    )
+    return format_html(
+        '<svg class="app-sparkline" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" '
+        'viewBox="0 0 {} {}" aria-hidden="true" focusable="false">'
+        '<polyline points="{}" fill="none" stroke="#005eb8" stroke-width="1.5"/></svg>',
+        width, height, width, height, line,
+    )  # fmt: skip
