@@ -36,6 +36,21 @@ def get_big_room_for_user(
     return room, access
 
 
+def require_academy_admin(user) -> None:
+    """The academy's pages are its admins' alone: to anyone else they do not exist."""
+    if not (user.is_authenticated and user.is_active and user.is_academy_admin):
+        raise Http404("No such page")
+
+
+def get_academy_object(user, model, pk: int):
+    """A cohort, taught day, coach or enrolment, for an academy admin."""
+    require_academy_admin(user)
+    found = model.objects.filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such page")
+    return found
+
+
 def get_organisation_for_user(user, pk: int) -> Organisation:
     """An organisation whose dashboard the person may read (its QI leads and viewers,
     academy admins)."""

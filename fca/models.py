@@ -218,3 +218,111 @@ class ApiTokenUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} {self.method} {self.path} at {self.at}"
+
+
+# --- The academy: cohorts of coaches, their taught days, their enrolment -------------------
+
+
+class Cohort(models.Model):
+    """A cohort of flow coaches trained together by an academy."""
+
+    name = models.CharField(max_length=200)
+    academy = models.CharField("hosting academy", max_length=200)
+    starts_on = models.DateField("starts on")
+    ends_on = models.DateField("ends on", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="cohort_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaughtDay(models.Model):
+    """One of the cohort's days of teaching, with who came."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="days")
+    held_on = models.DateField("date")
+    title = models.CharField(max_length=200)
+    present = models.ManyToManyField("Coach", blank=True, related_name="days_attended")
+
+    class Meta:
+        ordering = ["held_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "held_on"], name="one_taught_day_a_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.held_on})"
+
+
+class Coach(models.Model):
+    """A person enrolled in a cohort to train as a flow coach, and how they are doing.
+
+    The status an admin sets; what the academy reads is ``Coach.shown_status`` (see
+    fca/academy.py): "coaching (logged in the app)" comes from sessions of the rooms they
+    coach, and an admin may say "coaching" for a coach whose rooms do not log here."""
+
+    class Kind(models.TextChoices):
+        CLINICAL = "clinical", "Clinical coach"
+        INDEPENDENT = "independent", "Independent coach"
+
+    class Status(models.TextChoices):
+        IN_TRAINING = "in_training", "In training"
+        COACHING = "coaching", "Coaching"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="coaches")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="coaching")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_TRAINING)
+    status_reason = models.CharField(max_length=300, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="one_enrolment_a_cohort"),
+            # Stopping, pausing or saying "coaching" by hand needs a reason.
+            models.CheckConstraint(
+                condition=models.Q(status="in_training") | ~models.Q(status_reason=""),
+                name="coach_status_has_a_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.cohort})"
+
+
+class Enrolment(models.Model):
+    """An enrolment list as uploaded: every row with its problems, kept for the preview,
+    and what confirming it did. Nothing about the people is saved before it is confirmed."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="enrolments")
+    filename = models.CharField(max_length=255)
+    rows = models.JSONField(default=list)  # [{line, name, email, organisation_id, kind, problems}]
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.JSONField(default=dict, blank=True)  # counts once confirmed
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} for {self.cohort}"
+
+    @property
+    def problem_rows(self) -> list[dict]:
+        return [row for row in self.rows if row["problems"]]

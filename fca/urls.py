@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from fca import views
+from fca import academy_views, views
 from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
 
 accounts = [
@@ -50,8 +50,30 @@ accounts = [
     ),
 ]
 
+academy = [
+    path("", academy_views.academy_home, name="academy_home"),
+    path("cohorts/new/", academy_views.cohort_create, name="cohort_create"),
+    path("cohorts/<int:cohort_id>/", academy_views.cohort_detail, name="cohort_detail"),
+    path("cohorts/<int:cohort_id>/enrol/", academy_views.enrolment_new, name="enrolment_new"),
+    path(
+        "enrolments/<int:enrolment_id>/",
+        academy_views.enrolment_detail,
+        name="enrolment_detail",
+    ),
+    path(
+        "cohorts/<int:cohort_id>/days/new/",
+        academy_views.taught_day_create,
+        name="taught_day_create",
+    ),
+    path("days/<int:day_id>/", academy_views.taught_day_attendance, name="taught_day_attendance"),
+    path("coaches/<int:coach_id>/", academy_views.coach_detail, name="coach_detail"),
+    path("coaches/<int:coach_id>/pair/", academy_views.coach_pair, name="coach_pair"),
+    path("coaches/<int:coach_id>/resend/", academy_views.coach_resend, name="coach_resend"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("academy/", include(academy)),
     path("health/", views.health, name="health"),
     path("glossary/", views.glossary, name="glossary"),
     path("account/", include(accounts)),

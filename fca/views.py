@@ -113,7 +113,8 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """Someone invited to a room chooses a password, and is signed in."""
+    """Someone invited (to a room, or as a coach of a cohort) chooses a password, and is
+    signed in."""
     person = invited_user(token)
     if person is None:
         return render(request, "registration/invitation_expired.html")
@@ -122,6 +123,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         form.save()
         login(request, person, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome. Your password is set.")
+        # Straight into their room when they have one (a coach the academy has paired).
+        rooms = list(person.room_memberships.values_list("room", flat=True)[:2])
+        if len(rooms) == 1:
+            return redirect("room_detail", room_id=rooms[0])
         return redirect("home")
     return render(request, "registration/accept_invitation.html", {"form": form, "person": person})
 

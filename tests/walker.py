@@ -54,6 +54,8 @@ KINDS = {
     "qi_lead": lambda role: "ok" if role == "quinn" else 403,
     # The organisation's dashboards: its QI leads and viewers, and academy admins.
     "org_read": lambda role: "ok" if role in {"quinn", "vera", "ada"} else 404,
+    # The academy's pages: its admins' alone.
+    "academy": lambda role: "ok" if role == "ada" else 404,
     "pathway_load": lambda role: (
         "ok" if role in {"alice", "dana", "quinn"} else 403 if role in ROOM_READERS else 404
     ),
@@ -126,6 +128,16 @@ RULES = {
     "pdsa_task_done": {"POST": "room_data"},
     "pathway_create": {"GET": "qi_lead", "POST": "qi_lead"},
     "organisations": {"GET": "signed_in"},
+    "academy_home": {"GET": "academy"},
+    "cohort_create": {"GET": "academy", "POST": "academy"},
+    "cohort_detail": {"GET": "academy"},
+    "enrolment_new": {"GET": "academy", "POST": "academy"},
+    "enrolment_detail": {"GET": "academy", "POST": "academy"},
+    "taught_day_create": {"GET": "academy", "POST": "academy"},
+    "taught_day_attendance": {"GET": "academy", "POST": "academy"},
+    "coach_detail": {"GET": "academy", "POST": "academy"},
+    "coach_pair": {"POST": "academy"},
+    "coach_resend": {"POST": "academy"},
     "organisation_dashboard": {"GET": "org_read"},
     "organisation_measures": {"GET": "org_read"},
     "organisation_measures_csv": {"GET": "org_read"},
@@ -175,6 +187,7 @@ def ids_for(cast) -> dict:
     return {
         "room_id": cast.room.pk,
         "org_id": cast.north.pk,
+        **_academy_ids(cast),
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
         "phase_id": cast.measure.phases.create(starts_on=date(2026, 1, 5), reason="x").pk,
@@ -220,6 +233,20 @@ def _fresh_step(pathway):
     pathway.steps.filter(name="Fresh").delete()  # the last request's, if it is still there
     slot = min(set(range(1, 9)) - set(pathway.steps.values_list("slot", flat=True)))
     return pathway.steps.create(code=f"step{slot}", name="Fresh", slot=slot)
+
+
+def _academy_ids(cast) -> dict:
+    from fca.models import Coach, Cohort, Enrolment
+
+    cohort = Cohort.objects.create(name="Cohort 1", academy="FCA", starts_on=date(2026, 1, 5))
+    coach = Coach.objects.create(cohort=cohort, user=cast.alice, organisation=cast.north,
+                                 kind="clinical")  # fmt: skip
+    return {
+        "cohort_id": cohort.pk,
+        "coach_id": coach.pk,
+        "day_id": cohort.days.create(held_on=date(2026, 1, 5), title="Day 1").pk,
+        "enrolment_id": Enrolment.objects.create(cohort=cohort, filename="c.csv").pk,
+    }
 
 
 def _pathway_ids(cast) -> dict:
