@@ -1,14 +1,19 @@
-"""The academy's pages, for academy admins: cohorts, enrolment, taught days, coaches."""
+"""The academy's pages, for academy admins: cohorts, enrolment, taught days, coaches,
+the programme's figures."""
+
+import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms.models import BigRoom
 from fca import academy
+from fca import programme as programme_figures
 from fca.academy_forms import (
     AttendanceForm,
     CoachStatusForm,
@@ -18,7 +23,8 @@ from fca.academy_forms import (
     TaughtDayForm,
 )
 from fca.access import get_academy_object, require_academy_admin
-from fca.models import Coach, Cohort, Enrolment, TaughtDay
+from fca.csvio import safe_cell
+from fca.models import Coach, Cohort, Enrolment, Organisation, TaughtDay
 
 
 @login_required
@@ -211,3 +217,46 @@ def coach_resend(request: HttpRequest, coach_id: int) -> HttpResponse:
     else:
         messages.info(request, f"{coach.user.full_name} has already set a password.")
     return redirect("coach_detail", coach_id=coach.pk)
+
+
+def _scope_choices():
+    choices = [("", "The whole academy")]
+    choices += [(f"cohort-{c.pk}", f"Cohort: {c.name}") for c in Cohort.objects.all()]
+    choices += [(f"organisation-{o.pk}", f"Organisation: {o.name}")
+                for o in Organisation.objects.all()]  # fmt: skip
+    return choices
+
+
+@login_required
+@require_GET
+def programme(request: HttpRequest) -> HttpResponse:
+    """The programme's figures by quarter, charted, for everyone, a cohort or an
+    organisation."""
+    require_academy_admin(request.user)
+    scope = programme_figures.scope_for(request.GET.get("scope", ""))
+    rows = programme_figures.figures(scope)
+    charts = [
+        ("People", programme_figures.chart(rows, ["coaches_trained", "coaching"])),
+        ("Big rooms", programme_figures.chart(rows, ["rooms_running", "pathways", "sustained"])),
+        ("Sessions logged", programme_figures.chart(rows, ["sessions"], kind="bars")),
+        (
+            "PDSA cycles decided",
+            programme_figures.chart(rows, ["adopt", "adapt", "abandon"], kind="bars"),
+        ),  # fmt: skip
+    ]
+    context = {"scope": scope, "rows": rows, "charts": charts,
+               "columns": programme_figures.COLUMNS, "choices": _scope_choices()}  # fmt: skip
+    return render(request, "fca/academy/programme.html", context)
+
+
+@login_required
+@require_GET
+def programme_csv(request: HttpRequest) -> HttpResponse:
+    require_academy_admin(request.user)
+    scope = programme_figures.scope_for(request.GET.get("scope", ""))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="programme-{slugify(scope.label)}.csv"'
+    writer = csv.writer(response)
+    for row in programme_figures.csv_rows(scope, programme_figures.figures(scope)):
+        writer.writerow(safe_cell(cell) for cell in row)
+    return response

@@ -69,6 +69,8 @@ academy = [
     path("coaches/<int:coach_id>/", academy_views.coach_detail, name="coach_detail"),
     path("coaches/<int:coach_id>/pair/", academy_views.coach_pair, name="coach_pair"),
     path("coaches/<int:coach_id>/resend/", academy_views.coach_resend, name="coach_resend"),
+    path("programme/", academy_views.programme, name="programme"),
+    path("programme.csv", academy_views.programme_csv, name="programme_csv"),
 ]
 
 urlpatterns = [

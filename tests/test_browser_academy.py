@@ -6,8 +6,10 @@ import re
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from tests.test_academy import coach_list
+from tests.test_programme import academy  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +83,23 @@ def test_an_admin_enrols_a_cohort_and_an_invited_coach_lands_in_their_room(
     page.get_by_role("button", name="Join").click()
     web.check()
     assert page.get_by_role("heading", level=1).inner_text() == "Hip fracture big room"
+
+
+def test_the_academy_pages_pass_axe_and_fit_a_phone(web, cast, academy, transactional_db):  # noqa: F811
+    coach = academy.coaches.first()
+    day = academy.days.create(held_on=academy.starts_on, title="Day 1")
+    urls = [reverse("academy_home"), reverse("cohort_detail", args=[academy.pk]),
+            reverse("coach_detail", args=[coach.pk]), reverse("programme"),
+            reverse("taught_day_attendance", args=[day.pk]),
+            reverse("enrolment_new", args=[academy.pk]), reverse("cohort_create")]  # fmt: skip
+    web.sign_in(cast.ada.email)
+    for width in (1280, 390):
+        web.page.set_viewport_size({"width": width, "height": 900})
+        for url in urls:
+            web.goto(url)
+            overflow = web.page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{url} is {overflow}px wider than a {width}px screen"
+    web.goto(reverse("programme"))
+    web.page.wait_for_selector("#programme-chart-1 .main-svg")  # the charts are drawn

@@ -138,6 +138,8 @@ RULES = {
     "coach_detail": {"GET": "academy", "POST": "academy"},
     "coach_pair": {"POST": "academy"},
     "coach_resend": {"POST": "academy"},
+    "programme": {"GET": "academy"},
+    "programme_csv": {"GET": "academy"},
     "organisation_dashboard": {"GET": "org_read"},
     "organisation_measures": {"GET": "org_read"},
     "organisation_measures_csv": {"GET": "org_read"},
