@@ -1,4 +1,5 @@
-"""The demo: two acute trusts, their people and big rooms, with real A&E figures.
+"""The demo: two acute trusts, their people and big rooms, with real A&E figures, and the
+academy's cohorts and coaches.
 
 For `make run` and trying the app; the management command refuses production settings."""
 
@@ -108,6 +109,7 @@ def load_demo() -> None:
             if trust["ods_code"] == "RF4":
                 _load_story(room, people)
                 _load_pathway(organisation, room)
+        _load_academy()
 
 
 def _load_measures(room: BigRoom, ods_code: str) -> None:
@@ -378,3 +380,93 @@ def _load_pathway(organisation: Organisation, room: BigRoom) -> None:
                             steps=[("triage", 0.2), ("clinician", 1.1)], died_share=0.002)  # fmt: skip
     data = synthetic.columns(120 * 365, end=timezone.now(), days=365, shape=shape, seed=4)
     services.load_synthetic(pathway=pathway, data=data, prefix="QH")
+
+
+# The academy: two cohorts, a dozen coaches, and their rooms at several stages of the
+# roadmap (one stalled), so the dashboards and programme figures have something to say.
+COACHES = [
+    # (email, name, ODS code, kind, cohort, room it coaches or None)
+    ("coach@bhr.demo.nhs.uk", "Amira Khan", "RF4", "clinical", 0, None),
+    ("ivy.grant@bhr.demo.nhs.uk", "Ivy Grant", "RF4", "independent", 0, None),
+    ("coach@leeds.demo.nhs.uk", "Owen Davies", "RR8", "clinical", 0, None),
+    ("tom.hale@leeds.demo.nhs.uk", "Tom Hale", "RR8", "independent", 0, None),
+    ("nadia.rahman@bhr.demo.nhs.uk", "Nadia Rahman", "RF4", "clinical", 0, "Hip fracture"),
+    ("leo.burns@bhr.demo.nhs.uk", "Leo Burns", "RF4", "independent", 0, "Hip fracture"),
+    ("ruth.okafor@leeds.demo.nhs.uk", "Ruth Okafor", "RR8", "clinical", 0, "Frailty"),
+    ("sean.walsh@leeds.demo.nhs.uk", "Sean Walsh", "RR8", "independent", 0, "Frailty"),
+    ("maya.singh@bhr.demo.nhs.uk", "Maya Singh", "RF4", "clinical", 1, "Stroke"),
+    ("joe.evans@bhr.demo.nhs.uk", "Joe Evans", "RF4", "independent", 1, "Stroke"),
+    ("zara.ali@leeds.demo.nhs.uk", "Zara Ali", "RR8", "clinical", 1, "Maternity triage"),
+    ("dan.price@leeds.demo.nhs.uk", "Dan Price", "RR8", "independent", 1, "Maternity triage"),
+]
+ROOMS = {
+    # name: (ODS code, stage, weeks since the last session (None: none yet), sessions)
+    "Hip fracture": ("RF4", "standardise", 0, 20),
+    "Frailty": ("RR8", "driver_diagram", 5, 12),  # stalled: three meetings missed
+    "Stroke": ("RF4", "themes", 1, 6),
+    "Maternity triage": ("RR8", "build", None, 0),
+}
+
+
+def _load_academy() -> None:
+    from bigrooms.models import Action, Attendance, Evaluation, Session
+    from fca.models import Coach, Cohort, TaughtDay
+
+    today = timezone.localdate()
+    cohorts = [
+        Cohort.objects.get_or_create(
+            name=name,
+            defaults={"academy": "Demo Flow Coaching Academy", "starts_on": start, "ends_on": end},
+        )[0]  # fmt: skip
+        for name, start, end in (
+            ("Cohort 12", today - timedelta(weeks=60), today - timedelta(weeks=34)),
+            ("Cohort 13", today - timedelta(weeks=10), None),
+        )
+    ]
+    organisations = {
+        o.ods_code: o for o in Organisation.objects.filter(ods_code__in=["RF4", "RR8"])
+    }
+    rooms = {}
+    for name, (code, stage, weeks_since, count) in ROOMS.items():
+        room, created = BigRoom.objects.get_or_create(
+            host=organisations[code], name=f"{name} big room",
+            defaults={"stage": stage, "status": "active", "meeting_weekday": 2},
+        )  # fmt: skip
+        rooms[name] = (room, created, weeks_since, count)
+    for email, name, code, kind, cohort, room_name in COACHES:
+        user = _person(email, name)
+        OrganisationMembership.objects.get_or_create(user=user, organisation=organisations[code])
+        Coach.objects.get_or_create(
+            cohort=cohorts[cohort], user=user,
+            defaults={"organisation": organisations[code], "kind": kind},
+        )  # fmt: skip
+        if room_name:
+            RoomMembership.objects.get_or_create(
+                room=rooms[room_name][0], user=user,
+                defaults={"role": f"{kind}_coach"},
+            )  # fmt: skip
+    for cohort in cohorts:
+        coaches = list(cohort.coaches.all())
+        for n in range(3):
+            held_on = cohort.starts_on + timedelta(weeks=4 * n)
+            if held_on > today:
+                break
+            day, created = TaughtDay.objects.get_or_create(
+                cohort=cohort, held_on=held_on, defaults={"title": f"Day {n + 1}"}
+            )
+            if created:
+                day.present.set(coaches[: len(coaches) - n])  # one fewer each day
+    for room, created, weeks_since, count in rooms.values():
+        if not created or weeks_since is None:
+            continue
+        coach = room.memberships.filter(role__in=RoomMembership.COACH_ROLES).first().user
+        last = today - timedelta(days=(today.weekday() - 2) % 7, weeks=weeks_since)
+        for n in range(count):
+            session = Session.objects.create(room=room, held_on=last - timedelta(weeks=n),
+                                             guests=n % 2, created_by=coach,
+                                             finished_at=timezone.now())  # fmt: skip
+            Attendance.objects.create(session=session, user=coach)
+            Evaluation.objects.bulk_create(Evaluation(session=session, score=7 + (n + k) % 3)
+                                           for k in range(4))  # fmt: skip
+        Action.objects.create(room=room, what="Map the pathway with the ward team",
+                              owner=coach, due_on=last - timedelta(weeks=1))  # fmt: skip
