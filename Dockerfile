@@ -32,6 +32,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Board packs: the worker draws charts with kaleido, which drives Debian's Chromium (never a
+# browser downloaded at run time), and writes the PDF in Liberation Sans (Arial's metrics).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 

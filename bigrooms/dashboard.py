@@ -26,6 +26,7 @@ from bigrooms.models import (
     StatusChange,
 )
 from fca.models import Organisation
+from measures.charts import ASSURANCE_WORDS, VARIATION_WORDS
 from measures.models import DataPoint, Measure
 
 TREND_WEEKS = 12  # the sparklines' span: a quarter of weekly sessions
@@ -62,8 +63,6 @@ class MeasureIcons:
     @property
     def status_words(self) -> str:
         """What the icons say, in words (for the CSV and the screen reader)."""
-        from measures.charts import ASSURANCE_WORDS, VARIATION_WORDS
-
         if self.latest_period is None:
             return "No data yet"
         if self.chart_type == "run":
@@ -95,10 +94,6 @@ class RoomRow:
     def improving(self) -> bool:
         """Special-cause improvement on an outcome measure."""
         return any(m.improving for m in self.outcome)
-
-    @property
-    def pdsas(self) -> int:
-        return sum(self.decisions.values())
 
 
 def quarter_start(day: date) -> date:
@@ -345,8 +340,6 @@ CSV_COLUMNS = ("measure", "room or pathway", "type", "latest value", "latest per
 
 def measure_csv_rows(measures: list[MeasureIcons]):
     """The summary for a download: a heading, then a row per measure."""
-    from measures.charts import ASSURANCE_WORDS, VARIATION_WORDS
-
     yield CSV_COLUMNS
     for m in measures:
         ready = m.icons_ready and m.chart_type != "run"

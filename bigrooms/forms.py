@@ -737,3 +737,28 @@ class MeasureFilterForm(NHSFormMixin, forms.Form):
                              choices=[("", "Any"), *Measure.Kind.choices])  # fmt: skip
     signal = forms.ChoiceField(required=False, label="What the chart shows", choices=SIGNALS)
     search = forms.CharField(required=False, max_length=100, label="Measure or room name")
+
+
+class PublishForm(NHSFormMixin, forms.Form):
+    title = forms.CharField(max_length=200, label="Title",
+                            help_text="What changed, for whom: for example, “Early theatre slot "
+                            "for hip fractures”")  # fmt: skip
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), label="What you learnt",
+        help_text="What worked, what did not, and what another room should know before they "
+        "start. Never write anything that could identify a patient.",
+    )  # fmt: skip
+
+
+class CopyForm(NHSFormMixin, forms.Form):
+    room = forms.ChoiceField(label="Copy into", help_text="A big room you coach")
+
+    def __init__(self, *args, rooms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["room"].choices = [(str(r.pk), r.name) for r in rooms]
+
+
+class CurateForm(NHSFormMixin, forms.Form):
+    featured = forms.BooleanField(required=False, label="Feature it at the top of the library")
+    withdrawn = forms.BooleanField(required=False, label="Withdraw it from the library")
+    note = forms.CharField(max_length=300, required=False, label="Curator's note")

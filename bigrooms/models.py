@@ -938,3 +938,114 @@ class PDSATask(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+# Board packs: a PDF of the room for its organisation's quality committee.
+
+
+def _board_pack_path(pack: "BoardPack", filename: str) -> str:
+    return f"rooms/{pack.room_id}/board-packs/{filename}"
+
+
+class BoardPack(models.Model):
+    """A board pack asked for by a coach or a QI lead and built by the worker: the aim, the
+    driver diagram, the measures' charts, the PDSA cycles and the room's learning, never
+    its session notes or patient stories. The rows stay as the record of who made which
+    pack and when; a pack's file goes once a newer one is ready."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        WORKING = "working", "Being made"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    IN_FLIGHT = (Status.QUEUED, Status.WORKING)
+    UNSENT = timedelta(minutes=1)  # still waiting after this: the queue was away; send again
+    STALLED = timedelta(minutes=10)  # "being made" this long without a step: its worker died
+
+    room = models.ForeignKey(BigRoom, on_delete=models.CASCADE, related_name="board_packs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    step = models.CharField("what it is doing", max_length=200, blank=True)
+    file = models.FileField(upload_to=_board_pack_path, max_length=300, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)  # why it failed, in words for the person
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Moved on by every status and progress change: a pack "being made" whose time stands
+    # still has lost its worker.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A second click, or a coach and a QI lead asking at once, make one pack.
+            models.UniqueConstraint(
+                fields=["room"],
+                condition=Q(status__in=["queued", "working"]),
+                name="one_board_pack_in_flight",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="progress_to_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Board pack of {self.room}, {self.created_at:%d %b %Y}"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in self.IN_FLIGHT
+
+    @property
+    def looks_stuck(self) -> bool:
+        """Waiting or being made for longer than it should: asking again sends it again,
+        or starts a new one."""
+        waited = timezone.now() - self.updated_at
+        if self.status == self.Status.QUEUED:
+            return waited > self.UNSENT
+        return self.status == self.Status.WORKING and waited > self.STALLED
+
+    @staticmethod
+    def may_make(access: RoomAccess) -> bool:
+        """Who may make and read a room's board pack: its coaches and the QI leads of its
+        host organisation, who answer for the room to the organisation (the same people
+        who manage its team). Not its other members, viewers or academy admins."""
+        return access.can_manage_members
+
+
+class ChangePackage(models.Model):
+    """A room's change package in the learning library: what it learnt, a snapshot taken
+    when it was published (themes, aims, drivers, change ideas with their PDSA ramps,
+    measure definitions, before-and-after charts with their n), for every organisation
+    to read and copy as a starting point. Never patient or session data; academy admins
+    curate it."""
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    room = models.ForeignKey(
+        BigRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="packages"
+    )
+    title = models.CharField(max_length=200)
+    summary = models.TextField("what we learnt")
+    organisation = models.CharField(max_length=200)  # as it was called when published
+    pathway = models.CharField(max_length=200, blank=True)
+    specialty = models.CharField(max_length=100, blank=True)
+    content = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    featured = models.BooleanField(default=False)
+    curator_note = models.CharField(max_length=300, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-featured", "-published_at"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,5 +1,6 @@
 """Writes to big rooms and their weekly sessions."""
 
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -16,12 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from bigrooms import boardpack, diagram
 from bigrooms.models import (
     PDSA,
     Action,
     AgendaItem,
     Attendance,
     BigRoom,
+    BoardPack,
     ChangeIdea,
     Driver,
     Evaluation,
@@ -44,6 +47,8 @@ from bigrooms.models import (
     Vote,
 )
 from fca.dates import format_date
+
+logger = logging.getLogger(__name__)
 
 SESSION_ROLES = {
     "chair": "Chair",
@@ -1081,3 +1086,262 @@ def _next_cycle(last: PDSA, by) -> PDSA:
     _save_questions(cycle, [PlanQuestion(q.question) for q in last.questions.all()])
     _redraw(cycle, set())
     return cycle
+
+
+# --- Board packs: a PDF of the room for its organisation's quality committee ---------------
+
+BOARD_PACK_FAILED = (
+    "The board pack could not be made. Try again, or tell your system administrator if it "
+    "happens again."
+)
+BOARD_PACK_STOPPED = "Making the board pack stopped before it finished. Try again."
+BOARD_PACK_NO_BROWSER = (
+    "The charts could not be drawn: the server has no browser to draw them with. Tell your "
+    "system administrator (the worker needs Chromium, at the FCA_BROWSER_PATH setting)."
+)
+
+
+def request_board_pack(*, room: BigRoom, by) -> BoardPack:
+    """Ask the worker for the room's board pack, or join the one already on its way: a
+    second click, or a coach and a QI lead asking at once, make one pack. (Who may ask is
+    BoardPack.may_make, checked by the view: the room's coaches and its host's QI leads.)
+
+    A pack whose worker died is marked failed and a new one started; one still waiting
+    after a minute (the queue was away when it was asked for) is sent again."""
+    from bigrooms.tasks import build_board_pack
+    from fca.enqueue import enqueue_on_commit
+
+    S = BoardPack.Status
+    now = timezone.now()
+    with transaction.atomic():
+        BoardPack.objects.filter(
+            room=room, status=S.WORKING, updated_at__lt=now - BoardPack.STALLED
+        ).update(status=S.FAILED, error=BOARD_PACK_STOPPED, updated_at=now)
+        pack = BoardPack.objects.filter(room=room, status__in=BoardPack.IN_FLIGHT).first()
+        if pack is None:
+            try:
+                with transaction.atomic():
+                    pack = BoardPack.objects.create(room=room, requested_by=by)
+            except IntegrityError:  # asked for at the same moment by someone else
+                return BoardPack.objects.get(room=room, status__in=BoardPack.IN_FLIGHT)
+        elif pack.status != S.QUEUED or pack.updated_at >= now - BoardPack.UNSENT:
+            return pack
+        else:  # sent again: it waits another minute before it looks stuck
+            BoardPack.objects.filter(pk=pack.pk).update(updated_at=now)
+        enqueue_on_commit(build_board_pack, pack.pk)
+    return pack
+
+
+def build_board_pack(*, pack_id: int) -> bool:
+    """The worker's build of a board pack. Returns whether this run made it.
+
+    1. Claim the pack (waiting, or "being made" by a worker that died): a duplicate or
+       late task finds it claimed and does nothing.
+    2. Read the room (bigrooms.services.board_pack_contents), draw its diagram and charts
+       and write the PDF (bigrooms.boardpack), saying how far it has got as it goes.
+    3. Keep the file, if the pack is still this run's; older packs' files go.
+    A failure is kept with words for the person; a database away for a moment puts the
+    pack back to wait and raises, so the task retries."""
+    from django.core.files.base import ContentFile
+    from django.db import OperationalError
+    from django.utils.text import slugify
+
+    S = BoardPack.Status
+    now = timezone.now()
+    claimable = Q(status=S.QUEUED) | Q(status=S.WORKING, updated_at__lt=now - BoardPack.STALLED)
+    if not BoardPack.objects.filter(claimable, pk=pack_id).update(
+        status=S.WORKING, progress=2, step="Starting", updated_at=now
+    ):
+        return False
+    pack = BoardPack.objects.select_related("room__host", "room__pathway").get(pk=pack_id)
+    working = BoardPack.objects.filter(pk=pack_id, status=S.WORKING)
+
+    def progress(percent: int, words: str) -> None:
+        working.update(progress=percent, step=words[:200], updated_at=timezone.now())
+
+    try:
+        progress(5, "Reading the room's aim, measures and PDSA cycles")
+        contents = board_pack_contents(pack.room)
+        browser = settings.FCA_BROWSER_PATH
+        pdf = boardpack.build(contents, browser_path=browser, progress=progress)
+    except OperationalError:
+        working.update(status=S.QUEUED, step="", updated_at=timezone.now())
+        raise
+    except Exception as error:
+        logger.exception("Board pack %s could not be made", pack_id)
+        missing = isinstance(error, boardpack.BrowserMissing)
+        words = BOARD_PACK_NO_BROWSER if missing else BOARD_PACK_FAILED
+        working.update(status=S.FAILED, error=words, updated_at=timezone.now())
+        return False
+    name = f"{slugify(pack.room.name)[:80] or 'room'}-{contents.made_on.isoformat()}.pdf"
+    pack.file.save(name, ContentFile(pdf), save=False)
+    if not working.update(status=S.READY, progress=100, step="Ready", file=pack.file.name,
+                          size=len(pdf), updated_at=timezone.now()):  # fmt: skip
+        pack.file.delete(save=False)  # marked failed meanwhile (it took too long): not kept
+        return False
+    _drop_older_board_packs(pack)
+    return True
+
+
+def _drop_older_board_packs(pack: BoardPack) -> None:
+    """Only the latest pack's file is kept; the older rows stay as the record."""
+    older = BoardPack.objects.filter(room_id=pack.room_id, created_at__lte=pack.created_at)
+    for old in older.exclude(pk=pack.pk).exclude(file=""):
+        old.file.delete(save=False)
+        BoardPack.objects.filter(pk=old.pk).update(file="", size=0)
+
+
+def board_pack_contents(room: BigRoom) -> boardpack.Contents:
+    """What goes in the room's board pack, read from its rows: the aim, the diagram, the
+    measures' stored charts, the PDSA cycles and their learning. Never the sessions' notes
+    or patient stories, which academy admins and QI leads of other rooms may not read."""
+    from bigrooms.story import in_tree_order
+    from measures.models import Measure
+
+    aim = GlobalAim.objects.filter(room=room).first()
+    drivers = list(room.drivers.all())
+    ideas = list(room.change_ideas.prefetch_related("drivers"))
+    layout = None
+    if drivers or ideas:
+        layout = diagram.layout(
+            aim.statement if aim else "The aim is not written yet",
+            [diagram.Node(d.pk, d.parent_id, d.title) for d in drivers],
+            [diagram.Idea(i.pk, i.title, tuple(d.pk for d in i.drivers.all())) for i in ideas],
+        )
+    coaches = room.memberships.filter(role__in=RoomMembership.COACH_ROLES).select_related("user")
+    kinds = {kind: n for n, kind in enumerate(Measure.Kind.values)}
+    measures = sorted(
+        room.all_measures().select_related("chart"), key=lambda m: (kinds[m.kind], m.name)
+    )
+    cycles = list(
+        room.pdsas.select_related("ramp__change_idea").order_by(
+            "ramp__change_idea_id", "ramp_id", "number"
+        )
+    )
+    return boardpack.Contents(
+        room=room.name,
+        organisation=room.host.name,
+        pathway=room.pathway.name if room.pathway_id else "",
+        made_on=timezone.localdate(),
+        stage=room.get_stage_display(),
+        status=room.get_status_display(),
+        coaches=tuple(f"{m.user.full_name} ({m.get_role_display().lower()})" for m in coaches),
+        aim=aim.statement if aim else "",
+        why=aim.why.strip() if aim else "",
+        specific_aims=tuple(
+            f"{s.what}: {_amount(s.target, s.measure.unit)} by {format_date(s.target_on)}, "
+            f"read on “{s.measure.name}”"
+            for s in room.specific_aims.select_related("measure")
+        ),
+        diagram=layout,
+        diagram_outline=_diagram_outline(drivers, ideas, in_tree_order),
+        charts=tuple(_chart_part(measure) for measure in measures),
+        cycles=_cycle_rows(cycles),
+        cycle_counts=_cycle_counts(cycles),
+        learning=tuple(
+            boardpack.Learning(
+                title=f"PDSA {c.number}: {c.ramp.change_idea.title}",
+                decided=(
+                    f"{c.get_decision_display()}, {format_date(c.status_changed_on)}"
+                    if c.decision and c.status == PDSA.Status.COMPLETE
+                    else ""
+                ),
+                learning=c.learning.strip(),
+                next_step=c.next_step.strip(),
+            )  # fmt: skip
+            for c in cycles
+            if c.learning.strip() or c.next_step.strip()
+        ),
+    )
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:g}%" if unit == "%" else f"{value:g} {unit}".strip()
+
+
+def _diagram_outline(drivers, ideas, in_tree_order) -> tuple[tuple[int, str], ...]:
+    rows = []
+    for driver, depth in in_tree_order(drivers):
+        kind = "Primary driver" if depth == 0 else "Secondary driver"
+        rows.append((depth, f"{kind}: {driver.title}"))
+        served = [i.title for i in ideas if any(d.pk == driver.pk for d in i.drivers.all())]
+        if served:
+            rows.append((depth + 1, f"Change ideas: {'; '.join(served)}"))
+    unplaced = [i.title for i in ideas if not i.drivers.all()]
+    if unplaced:
+        rows.append((0, f"Change ideas not yet linked to a driver: {'; '.join(unplaced)}"))
+    return tuple(rows)
+
+
+def _chart_part(measure) -> boardpack.ChartPart:
+    from measures.templatetags.mdc import assurance_icon, variation_icon
+
+    chart = getattr(measure, "chart", None)
+    result, figure = (chart.result, chart.figure) if chart else ({}, {})
+    about = [measure.get_frequency_display(), measure.get_chart_type_display(),
+             measure.get_improvement_display()]  # fmt: skip
+    if measure.target is not None:
+        about.append(f"Target {_amount(measure.target, measure.unit)}")
+    if measure.pathway_id:
+        about.append("From the care pathway's episodes")
+    denominators = None
+    if measure.shape != measure.Shape.VALUE and result.get("points"):
+        points = measure.points.filter(provisional=False)
+        total = points.aggregate(total=Sum("denominator"))["total"] or 0
+        latest = points.order_by("-period").values_list("denominator", flat=True).first() or 0
+        denominators = (total, latest)
+    stale = None
+    if chart and not chart.is_current_for(measure) and chart.computed_at:
+        stale = timezone.localdate(chart.computed_at)
+    icons = {  # drawn as on the app's pages
+        "variation": str(variation_icon(result.get("variation_icon"))),
+        "assurance": str(assurance_icon(result.get("assurance_icon"))),
+    }
+    return boardpack.chart_part(
+        name=measure.name,
+        kind=measure.get_kind_display(),
+        frequency=measure.frequency,
+        about=" · ".join(about),
+        result=result,
+        figure=figure,
+        denominators=denominators,
+        stale_since=stale,
+        icon_svgs=icons,
+    )
+
+
+def _cycle_rows(cycles) -> tuple[boardpack.CycleRow, ...]:
+    ramps: dict[int, dict[int, int]] = {}  # change idea → ramp → its number within the idea
+    rows = []
+    for c in cycles:
+        numbers = ramps.setdefault(c.ramp.change_idea_id, {})
+        numbers.setdefault(c.ramp_id, len(numbers) + 1)
+        rows.append(
+            boardpack.CycleRow(
+                idea=c.ramp.change_idea.title,
+                ramp=numbers[c.ramp_id],
+                number=c.number,
+                starts_on=c.starts_on,
+                status=c.get_status_display(),
+                decision=c.get_decision_display() if c.status == PDSA.Status.COMPLETE else "",
+            )
+        )
+    return tuple(rows)
+
+
+def _cycle_counts(cycles) -> str:
+    if not cycles:
+        return ""
+    done = [c for c in cycles if c.status == PDSA.Status.COMPLETE]
+    ramps = len({c.ramp_id for c in cycles})
+    words = (
+        f"{len(cycles)} PDSA cycle{'s' if len(cycles) != 1 else ''} in {ramps} "
+        f"ramp{'s' if ramps != 1 else ''}: {len(cycles) - len(done)} under way, "
+        f"{len(done)} complete"
+    )
+    decisions = [
+        f"{sum(1 for c in done if c.decision == value)} {label.lower()}ed"
+        for value, label in PDSA.Decision.choices
+        if any(c.decision == value for c in done)
+    ]
+    return words + (f" ({', '.join(decisions)})." if decisions else ".")

@@ -1,8 +1,13 @@
 from django.urls import path
 
-from bigrooms import views
+from bigrooms import library_views, views
 
 urlpatterns = [
+    path("library/", library_views.library_list, name="library_list"),
+    path("library/<int:package_id>/", library_views.library_detail, name="library_detail"),
+    path("library/<int:package_id>/copy/", library_views.library_copy, name="library_copy"),
+    path("library/<int:package_id>/curate/", library_views.library_curate, name="library_curate"),
+    path("rooms/<int:room_id>/publish/", library_views.room_publish, name="room_publish"),
     path("organisations/", views.organisations, name="organisations"),
     path(
         "organisations/<int:org_id>/dashboard/",
@@ -91,4 +96,15 @@ urlpatterns = [
     path("actions/", views.my_actions, name="my_actions"),
     path("pdsa-tasks/<int:task_id>/done/", views.pdsa_task_done, name="pdsa_task_done"),
     path("actions/<int:action_id>/status/", views.action_status, name="action_status"),
+    path("rooms/<int:room_id>/board-pack/", views.board_pack, name="board_pack"),
+    path(
+        "board-packs/<int:board_pack_id>/status/",
+        views.board_pack_status,
+        name="board_pack_status",
+    ),
+    path(
+        "board-packs/<int:board_pack_id>/board-pack.pdf",
+        views.board_pack_download,
+        name="board_pack_download",
+    ),
 ]

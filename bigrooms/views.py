@@ -4,8 +4,9 @@ from copy import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Avg, Case, Count, F, Prefetch, Q, Value, When
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,7 @@ from bigrooms.models import (
     PDSA,
     Action,
     BigRoom,
+    BoardPack,
     ChangeIdea,
     Driver,
     GlobalAim,
@@ -95,7 +97,8 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         "stage_changes": room.stage_changes.select_related("changed_by"),
         "status_changes": room.status_changes.select_related("changed_by"),
         "stalls": room.stalls_with_context(),
-        "parking": room.parking_lot.filter(closed_on__isnull=True),
+        # Parking-lot items come from sessions: read with the notes, not by the academy.
+        "parking": room.parking_lot.filter(closed_on__isnull=True) if access.can_read_notes else [],
         "is_partner": access.is_partner,
         **story(room),
     }
@@ -1071,6 +1074,9 @@ def organisation_dashboard(request: HttpRequest, org_id: int) -> HttpResponse:
     return render(request, "bigrooms/dashboard.html", context)
 
 
+MEASURES_PER_PAGE = 100
+
+
 @login_required
 @require_GET
 def organisation_measures(request: HttpRequest, org_id: int) -> HttpResponse:
@@ -1081,8 +1087,13 @@ def organisation_measures(request: HttpRequest, org_id: int) -> HttpResponse:
     chosen = (
         dashboard.choose_measures(measures, **form.cleaned_data) if form.is_valid() else measures
     )
-    context = {"organisation": organisation, "measures": chosen, "total": len(measures),
-               "form": form}  # fmt: skip
+    # A page at a time: a large organisation has a thousand measures (the CSV has all).
+    page = Paginator(chosen, MEASURES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"organisation": organisation, "measures": page.object_list, "page": page,
+               "matching": len(chosen), "total": len(measures), "form": form,
+               "query": query.urlencode()}  # fmt: skip
     return render(request, "bigrooms/dashboard_measures.html", context)
 
 
@@ -1102,3 +1113,63 @@ def organisation_measures_csv(request: HttpRequest, org_id: int) -> HttpResponse
     for row in dashboard.measure_csv_rows(measures):
         writer.writerow(safe_cell(cell) for cell in row)
     return response
+
+
+# Board packs: a PDF of the room for its organisation's quality committee.
+
+
+def _board_pack_room(request: HttpRequest, room_id: int) -> BigRoom:
+    room, access = get_big_room_for_user(request.user, room_id)
+    if not BoardPack.may_make(access):
+        raise PermissionDenied("Only the room's coaches and its organisation's QI leads")
+    return room
+
+
+def _board_pack_for(request: HttpRequest, board_pack_id: int) -> BoardPack:
+    pack, access = get_room_part_for_user(request.user, BoardPack, board_pack_id)
+    if not BoardPack.may_make(access):
+        raise PermissionDenied("Only the room's coaches and its organisation's QI leads")
+    return pack
+
+
+def _board_pack_context(room: BigRoom, pack: BoardPack | None) -> dict:
+    """The latest pack, and the latest one ready to download (the same, or an older one
+    when the latest failed or is still being made)."""
+    ready = pack if pack and pack.status == BoardPack.Status.READY else None
+    ready = ready or room.board_packs.filter(status=BoardPack.Status.READY).exclude(file="").first()
+    return {"room": room, "pack": pack, "ready": ready}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def board_pack(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Make the room's board pack (the worker builds it), watch it being made, download it.
+    The page updates itself with htmx, and works as a plain page without JavaScript."""
+    room = _board_pack_room(request, room_id)
+    if request.method == "POST":
+        services.request_board_pack(room=room, by=request.user)
+        return redirect("board_pack", room_id=room.pk)
+    pack = room.board_packs.select_related("requested_by").first()
+    return render(request, "bigrooms/board_pack.html", _board_pack_context(room, pack))
+
+
+@login_required
+@require_GET
+def board_pack_status(request: HttpRequest, board_pack_id: int) -> HttpResponse:
+    """Where a pack has got to: the fragment the page polls while it is being made."""
+    pack = _board_pack_for(request, board_pack_id)
+    context = _board_pack_context(pack.room, pack)
+    return render(request, "bigrooms/_board_pack_status.html", context)
+
+
+@login_required
+@require_GET
+def board_pack_download(request: HttpRequest, board_pack_id: int) -> FileResponse:
+    pack = _board_pack_for(request, board_pack_id)
+    if pack.status != BoardPack.Status.READY or not pack.file:
+        raise Http404("This board pack is not ready, or a newer one has replaced it")
+    made_on = timezone.localdate(pack.updated_at).isoformat()
+    filename = f"board-pack-{slugify(pack.room.name)[:80] or pack.room_id}-{made_on}.pdf"
+    return FileResponse(
+        pack.file.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
+    )

@@ -51,6 +51,19 @@ def get_academy_object(user, model, pk: int):
     return found
 
 
+def get_package_for_user(user, pk: int):
+    """A change package of the learning library: every signed-in person reads it; one
+    withdrawn from the library only academy admins still see."""
+    from bigrooms.models import ChangePackage
+
+    package = ChangePackage.objects.filter(pk=pk).first()
+    if package is None or not user.is_authenticated:
+        raise Http404("No such page")
+    if package.status == ChangePackage.Status.WITHDRAWN and not user.is_academy_admin:
+        raise Http404("No such page")
+    return package
+
+
 def get_organisation_for_user(user, pk: int) -> Organisation:
     """An organisation whose dashboard the person may read (its QI leads and viewers,
     academy admins)."""

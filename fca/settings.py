@@ -223,6 +223,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # The address people reach the app at, for links in emails sent by the worker.
 FCA_SITE_URL = env_str("FCA_SITE_URL", "http://127.0.0.1:8000")
+# The worker draws board packs' charts with this Chromium (the system's, never a download).
+FCA_BROWSER_PATH = env_str("FCA_BROWSER_PATH", "/usr/bin/chromium")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "FCA big rooms <no-reply@localhost>")
 
 # Celery. With no broker, tasks run in-process (the embedded default for `make run`).

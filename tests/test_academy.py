@@ -209,3 +209,13 @@ def test_the_organisation_column_may_name_an_organisation_by_ods_code_alone(cast
         "The coach type must be clinical or independent, not “nurse”",
     ]
     assert Organisation.objects.count() == 2
+
+
+def test_academy_admins_read_a_rooms_metadata_but_not_its_parking_lot(client, cast):
+    cast.room.parking_lot.create(text="Ask about Mr Jones's discharge")
+    client.force_login(cast.alice)
+    url = reverse("room_detail", args=[cast.room.pk])
+    assert "Mr Jones" in client.get(url).content.decode()
+    client.force_login(cast.ada)
+    page = client.get(url).content.decode()
+    assert "Hip fracture big room" in page and "Mr Jones" not in page

@@ -247,12 +247,17 @@ def test_the_dashboard_makes_the_same_queries_for_10_rooms_as_for_1000(client, c
         with CaptureQueriesContext(connection) as page:
             response = client.get(url, {"sort": "stalls"})
         with CaptureQueriesContext(connection) as summary:
-            client.get(measures_url)
+            listed = client.get(measures_url)
         counts.append((len(page), len(summary)))
         assert len(response.context["rows"]) == 11 + more  # and the cast's own room
         assert response.context["summary"]["stalled"] == 10 + more  # overdue actions
     assert counts[0] == counts[1], counts
     assert counts[0][0] <= 20, counts
+    # A thousand and one measures: a hundred to a page, the CSV has them all.
+    assert len(listed.context["measures"]) == 100
+    assert "Showing 1 to 100 of 1001 matching of 1001 measures" in listed.content.decode()
+    second = client.get(measures_url, {"page": 2})
+    assert second.context["measures"][0].owner == "Room 0099"  # after the cast's own room
 
 
 def test_the_stall_rules_are_the_rooms_own(cast, busy):

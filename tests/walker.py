@@ -62,6 +62,8 @@ KINDS = {
     "room_vote": lambda role: (
         "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404
     ),
+    # The board pack: the room's coaches and its host's QI leads (BoardPack.may_make).
+    "board_pack": lambda role: "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404,
 }
 
 # Every named URL: the methods it accepts and the kind of access each needs.
@@ -139,6 +141,11 @@ RULES = {
     "coach_pair": {"POST": "academy"},
     "coach_resend": {"POST": "academy"},
     "programme": {"GET": "academy"},
+    "library_list": {"GET": "signed_in"},
+    "library_detail": {"GET": "signed_in"},
+    "library_copy": {"POST": "signed_in"},  # into a room the person coaches, or a 400
+    "library_curate": {"POST": "academy"},
+    "room_publish": {"GET": "room_manage", "POST": "room_manage"},
     "programme_csv": {"GET": "academy"},
     "organisation_dashboard": {"GET": "org_read"},
     "organisation_measures": {"GET": "org_read"},
@@ -175,6 +182,9 @@ RULES = {
     "pdsa_detail": {"GET": "room_read"},
     "pdsa_move": {"POST": "room_manage"},
     "pdsa_next": {"POST": "room_manage"},
+    "board_pack": {"GET": "board_pack", "POST": "board_pack"},
+    "board_pack_status": {"GET": "board_pack"},
+    "board_pack_download": {"GET": "board_pack"},
     **{
         f"pdsa_edit_{part}": {"GET": "room_manage", "POST": "room_manage"}
         for part in ("plan", "do", "study", "act")
@@ -189,6 +199,7 @@ def ids_for(cast) -> dict:
     return {
         "room_id": cast.room.pk,
         "org_id": cast.north.pk,
+        "package_id": _package(cast).pk,
         **_academy_ids(cast),
         "measure_id": cast.measure.pk,
         "point_id": point.pk,
@@ -215,6 +226,7 @@ def ids_for(cast) -> dict:
         **_pathway_ids(cast),
         "uidb64": urlsafe_base64_encode(force_bytes(cast.bob.pk)),
         "token": default_token_generator.make_token(cast.bob),
+        "board_pack_id": _board_pack_id(cast),
     }
 
 
@@ -235,6 +247,13 @@ def _fresh_step(pathway):
     pathway.steps.filter(name="Fresh").delete()  # the last request's, if it is still there
     slot = min(set(range(1, 9)) - set(pathway.steps.values_list("slot", flat=True)))
     return pathway.steps.create(code=f"step{slot}", name="Fresh", slot=slot)
+
+
+def _package(cast):
+    from bigrooms.models import ChangePackage
+
+    return ChangePackage.objects.create(title="Early theatre slot", summary="It works",
+                                        organisation=cast.north.name, room=cast.room)  # fmt: skip
 
 
 def _academy_ids(cast) -> dict:
@@ -292,6 +311,14 @@ def _improvement_ids(cast) -> dict:
         "theme_id": room.themes.first().pk,
         "pdsa_id": pdsa.pk,
     }
+
+
+def _board_pack_id(cast) -> int:
+    """A board pack of the North room, made and ready to download."""
+    from bigrooms.models import BoardPack
+
+    pdf = ContentFile(b"%PDF-1.4\n%%EOF\n", name="pack.pdf")
+    return BoardPack.objects.create(room=cast.room, status="ready", file=pdf, size=14).pk
 
 
 def _png() -> bytes:
