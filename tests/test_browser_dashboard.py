@@ -43,3 +43,10 @@ def test_the_dashboards_fit_a_phone(web, cast, busy):  # noqa: F811
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px screen"
+
+
+def test_an_academy_admin_chooses_an_organisation(web, cast, busy):  # noqa: F811
+    web.sign_in(cast.ada.email, next_path=reverse("organisations"))
+    web.page.get_by_role("link", name="North Acute NHS Trust").click()
+    web.check()
+    assert web.page.get_by_test_id("room-row").count() == 2

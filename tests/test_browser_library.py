@@ -34,6 +34,8 @@ def test_a_package_is_published_found_read_and_copied(web, cast, adopted, transa
     assert "n = 28 points" in page.get_by_test_id("package-n").inner_text()
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 900})
+        page.reload()  # drawn at this width (a resize redraws the charts a moment later)
+        page.wait_for_selector("#package-chart-1 .main-svg")
         web.check()
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -150,6 +150,9 @@ def test_only_the_organisations_readers_and_academy_admins_see_its_dashboard(cli
         for name in ("organisation_dashboard", "organisation_measures",
                      "organisation_measures_csv"):  # fmt: skip
             assert _page(client, user, name, org=cast.north).status_code == 404
+    # A QI lead never sees another organisation's rooms, measures or figures.
+    for name in ("organisation_dashboard", "organisation_measures", "organisation_measures_csv"):
+        assert _page(client, cast.quinn, name, org=cast.south).status_code == 404
     client.logout()
     response = client.get(reverse("organisation_dashboard", args=[cast.north.pk]))
     assert response.status_code == 302
