@@ -2,6 +2,7 @@
 and shown before anything is saved), invites them, takes attendance at taught days,
 follows each coach's status and pairs coaches into big rooms. Nobody else sees any of it."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -219,3 +220,39 @@ def test_academy_admins_read_a_rooms_metadata_but_not_its_parking_lot(client, ca
     client.force_login(cast.ada)
     page = client.get(url).content.decode()
     assert "Hip fracture big room" in page and "Mr Jones" not in page
+
+
+def test_an_excel_list_reads_as_a_csv_does(cast, cohort):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in coach_list(3).splitlines():
+        sheet.append(line.split(","))
+    data = io.BytesIO()
+    book.save(data)
+    rows = academy.read_enrolment("coaches.xlsx", data.getvalue())
+    assert [(r["email"], r["kind"], r["problems"]) for r in rows] == [
+        ("coach00@nhs.net", "clinical", []),
+        ("coach01@nhs.net", "independent", []),
+        ("coach02@nhs.net", "clinical", []),
+    ]
+
+
+def test_an_invitation_is_sent_again_until_the_password_is_set(
+    admin, cast, cohort, django_capture_on_commit_callbacks
+):
+    _upload(admin, cohort, coach_list(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("enrolment_detail", args=[Enrolment.objects.get().pk]))
+    coach = Coach.objects.get()
+    url = reverse("coach_resend", args=[coach.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(url, follow=True)
+    assert "A new invitation is on its way to coach00@nhs.net." in response.content.decode()
+    assert len(mail.outbox) == 2 and mail.outbox[1].to == ["coach00@nhs.net"]
+    coach.user.set_password("a-long-new-secret")
+    coach.user.save()
+    response = admin.post(url, follow=True)
+    assert "Coach 00 has already set a password." in response.content.decode()
+    assert len(mail.outbox) == 2

@@ -3,7 +3,10 @@
 Each icon is a round badge whose ring colour, dots and letter say what it means, so it
 reads without colour too; its words are its accessible name."""
 
+import functools
+
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -41,6 +44,18 @@ def _badge(colour: str, words: str, inner: SafeString, size: int) -> SafeString:
 
 @register.simple_tag
 def variation_icon(code: str | None, size: int = 44) -> SafeString:
+    return _variation_icon(code, size)
+
+
+@register.simple_tag
+def assurance_icon(code: str | None, size: int = 44) -> SafeString:
+    return _assurance_icon(code, size)
+
+
+# An icon is the same picture every time for its code and size: drawn once (a dashboard
+# shows hundreds).
+@functools.cache
+def _variation_icon(code: str | None, size: int) -> SafeString:
     if code not in _VARIATION:
         return SafeString("")
     colour, letter = _VARIATION[code]
@@ -72,8 +87,8 @@ def variation_icon(code: str | None, size: int = 44) -> SafeString:
     return _badge(colour, VARIATION_WORDS[code], dots + text, size)
 
 
-@register.simple_tag
-def assurance_icon(code: str | None, size: int = 44) -> SafeString:
+@functools.cache
+def _assurance_icon(code: str | None, size: int) -> SafeString:
     if code not in _ASSURANCE:
         return SafeString("")
     colour, letter, target_y = _ASSURANCE[code]
@@ -163,3 +178,26 @@ def trend_line(values, width: int = 80, height: int = 24) -> SafeString:
         '<polyline points="{}" fill="none" stroke="#005eb8" stroke-width="1.5"/></svg>',
         width, height, width, height, line,
     )  # fmt: skip
+
+
+@register.simple_tag
+def icon_links(measures) -> SafeString:
+    """Measures by their icons (bigrooms.dashboard.MeasureIcons), each a link to its
+    chart; their words for screen readers, or shown where there are no icons. Built here
+    rather than in a template: a dashboard draws hundreds."""
+    if not measures:
+        return SafeString('<span class="nhsuk-body-s">None</span>')
+    links = []
+    for m in measures:
+        href = reverse("measure_detail", args=[m.pk])
+        if m.icons_ready and m.chart_type != "run":
+            inner = format_html(
+                '{}{}<span class="nhsuk-u-visually-hidden">{}: {}</span>',
+                _variation_icon(m.variation, 32), _assurance_icon(m.assurance, 32), m.name,
+                m.status_words,
+            )  # fmt: skip
+        else:
+            inner = format_html('<span class="nhsuk-body-s">{}: {}</span>', m.name,
+                                m.status_words.lower())  # fmt: skip
+        links.append(format_html('<a href="{}" class="app-icon-link">{}</a>', href, inner))
+    return SafeString("<br>".join(links))
