@@ -150,11 +150,12 @@ def room_rows(organisation: Organisation, today: date | None = None) -> list[Roo
     for s in (
         Session.objects.filter(**in_org)
         .values("room")
-        .annotate(first=Min("held_on"), last=Max("held_on"))
+        .annotate(first=Min("held_on"), last=Max("held_on", filter=Q(held_on__lte=today)))
     ):
         firsts[s["room"]] = s["first"]
-        rows[s["room"]].last_session = s["last"]
-        rows[s["room"]].weeks_since = (today - s["last"]).days // 7
+        if s["last"] is not None:  # else only sessions planned ahead
+            rows[s["room"]].last_session = s["last"]
+            rows[s["room"]].weeks_since = (today - s["last"]).days // 7
     present = (
         Attendance.objects.filter(session=OuterRef("pk"))
         .values("session")
@@ -198,7 +199,13 @@ def room_rows(organisation: Organisation, today: date | None = None) -> list[Roo
         .annotate(
             last=Max("status_changed_on"),
             **{
-                d.value: Count("pk", filter=Q(decision=d, status_changed_on__gte=quarter))
+                # a decision counts once its cycle is complete, as on the room's page
+                d.value: Count(
+                    "pk",
+                    filter=Q(
+                        decision=d, status=PDSA.Status.COMPLETE, status_changed_on__gte=quarter
+                    ),
+                )  # fmt: skip
                 for d in DECISIONS
             },
         )

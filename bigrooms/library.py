@@ -8,7 +8,7 @@ copied into another room."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from bigrooms.models import (
     PDSA,
@@ -29,26 +29,26 @@ MEASURE_FIELDS = ("name", "kind", "unit", "improvement", "frequency", "shape", "
 
 def may_publish(room: BigRoom) -> bool:
     """A room has standardised a change when one of its PDSA cycles adopted it."""
-    return room.pdsas.filter(decision=PDSA.Decision.ADOPT).exists()
+    return room.pdsas.filter(decision=PDSA.Decision.ADOPT, status=PDSA.Status.COMPLETE).exists()
 
 
 def _chart(measure: Measure) -> dict:
     """A measure's chart as shared: the figure without its notes (free text stays in the
-    room), its summary, its icons, and its n."""
+    room), its summary, its icons, and its n (points; and for a proportion or a rate the
+    total of its denominators, ``measure.n`` from the query)."""
     chart = getattr(measure, "chart", None)
     result, figure = (chart.result, dict(chart.figure)) if chart else ({}, {})
     if figure:
         figure["layout"] = {k: v for k, v in figure.get("layout", {}).items()
                             if k not in ("annotations",)}  # fmt: skip
     points = [p for p in result.get("points", []) if p.get("value") is not None]
-    denominators = [p.get("denominator") for p in points if p.get("denominator") is not None]
     return {
         "figure": figure,
         "summary": result.get("summary", ""),
         "variation": result.get("variation_icon") if result.get("icons_ready") else None,
         "assurance": result.get("assurance_icon") if result.get("icons_ready") else None,
         "points": len(points),
-        "n": int(sum(denominators)) if denominators else None,
+        "n": int(measure.n) if measure.n is not None else None,
         "phases": len(result.get("phases", [])),
     }
 
@@ -57,8 +57,14 @@ def snapshot(room: BigRoom) -> dict:
     """The room's change package as it stands."""
     aim = GlobalAim.objects.filter(room=room).first()
     ideas = room.change_ideas.prefetch_related("drivers", "ramps__cycles")
+    total = Sum("points__denominator", filter=Q(points__provisional=False))
     measures = room.measures.filter(source=Measure.Source.ENTERED).select_related("chart")
-    flow = Measure.objects.filter(pathway_id=room.pathway_id) if room.pathway_id else []
+    measures = measures.annotate(n=total)
+    flow = (
+        Measure.objects.filter(pathway_id=room.pathway_id).select_related("chart").annotate(n=total)
+        if room.pathway_id
+        else []
+    )
     return {
         "themes": [{"title": t.title, "description": t.description} for t in room.themes.all()],
         "global_aim": aim and {"where": aim.where, "looks_like": aim.looks_like, "why": aim.why},
@@ -81,7 +87,9 @@ def snapshot(room: BigRoom) -> dict:
                 "description": idea.description,
                 "drivers": [d.pk for d in idea.drivers.all()],
                 "adopted": any(
-                    c.decision == "adopt" for r in idea.ramps.all() for c in r.cycles.all()
+                    c.decision == "adopt" and c.status == "complete"
+                    for r in idea.ramps.all()
+                    for c in r.cycles.all()
                 ),
                 "ramps": [
                     [
@@ -116,7 +124,7 @@ def snapshot(room: BigRoom) -> dict:
                 "copyable": False,
                 **_chart(m),
             }  # fmt: skip
-            for m in Measure.objects.filter(pk__in=[m.pk for m in flow]).select_related("chart")
+            for m in flow
         ],
     }
 
@@ -140,12 +148,14 @@ def publish_package(*, room: BigRoom, title: str, summary: str, by) -> ChangePac
 
 def search(packages, *, q: str = "", specialty: str = ""):
     """Packages whose title, learning, pathway or change ideas mention q."""
+    q, specialty = q.replace("\x00", ""), specialty.replace("\x00", "")
     if specialty:
         packages = packages.filter(specialty__iexact=specialty)
     for word in q.split()[:8]:
         packages = packages.filter(
             Q(title__icontains=word) | Q(summary__icontains=word) | Q(pathway__icontains=word)
             | Q(specialty__icontains=word) | Q(organisation__icontains=word)
+            | Q(content__change_ideas__icontains=word)
         )  # fmt: skip
     return packages
 
@@ -194,9 +204,11 @@ def copy_package(*, package: ChangePackage, room: BigRoom) -> dict:
                                             description=idea["description"])  # fmt: skip
             new.drivers.set([made[k] for k in idea["drivers"] if k in made])
             added["change_ideas"] += 1
-        names = set(room.measures.values_list("name", flat=True))
+        # A room's measure names are unique whatever their case.
+        names = {name.lower() for name in room.measures.values_list("name", flat=True)}
         for m in content.get("measures", []):
-            if m["copyable"] and m["name"] not in names:
+            if m["copyable"] and m["name"].lower() not in names:
+                names.add(m["name"].lower())
                 Measure.objects.create(room=room, target=m["target"],
                                        **{f: m[f] for f in MEASURE_FIELDS})  # fmt: skip
                 added["measures"] += 1

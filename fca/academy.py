@@ -91,7 +91,9 @@ def read_enrolment(filename: str, data: bytes) -> list[dict]:
         return row[index].strip() if index is not None and index < len(row) else ""
 
     codes = {o.ods_code.upper(): o for o in Organisation.objects.exclude(ods_code="")}
-    names = {o.name.lower(): o for o in Organisation.objects.all()}
+    names: dict[str, list[Organisation]] = {}
+    for o in Organisation.objects.all():
+        names.setdefault(o.name.lower(), []).append(o)
     read = []
     for line, row in enumerate(rows[1:], start=2):
         entry = {"line": line, "name": cell(row, "name"), "email": cell(row, "email").lower(),
@@ -100,11 +102,15 @@ def read_enrolment(filename: str, data: bytes) -> list[dict]:
         problems = entry["problems"]
         if not entry["name"]:
             problems.append("Enter the person's name")
+        elif len(entry["name"]) > 200:
+            problems.append("The name is longer than 200 characters")
         if not entry["email"]:
             problems.append("Enter an email address")
         else:
             try:
                 validate_email(entry["email"])
+                if len(entry["email"]) > 254:
+                    raise ValidationError("too long")
             except ValidationError:
                 problems.append(f"“{cell(row, 'email')}” is not an email address")
         if entry["ods_code"]:
@@ -112,8 +118,13 @@ def read_enrolment(filename: str, data: bytes) -> list[dict]:
             if found is None:
                 problems.append(f"No organisation has the ODS code “{entry['ods_code']}”")
         else:
-            found = names.get(entry["organisation"].lower())
-            if found is None:
+            named = names.get(entry["organisation"].lower(), [])
+            found = named[0] if len(named) == 1 else None
+            if len(named) > 1:
+                problems.append(
+                    f"Several organisations are called “{entry['organisation']}”: give its ODS code"
+                )
+            elif found is None:
                 problems.append(
                     f"No organisation is called “{entry['organisation']}”: check its name, "
                     "give its ODS code, or ask for it to be added"
@@ -181,7 +192,9 @@ def confirm_enrolment(*, enrolment: Enrolment, by: User) -> dict:
         enrolment.confirmed_at, enrolment.outcome = now, dict(counts)
         enrolment.save(update_fields=["confirmed_at", "outcome"])
         for coach in invited:
-            transaction.on_commit(lambda coach=coach: _invite(coach, by))
+            # robust: a mail server down for one invitation neither stops the others nor
+            # undoes the enrolment (the coach's page offers to send it again)
+            transaction.on_commit(lambda coach=coach: _invite(coach, by), robust=True)
     return enrolment.outcome
 
 
@@ -192,7 +205,7 @@ def resend_invitation(*, coach: Coach, by: User) -> bool:
         return False
     with transaction.atomic():
         Coach.objects.filter(pk=coach.pk).update(invited_at=timezone.now())
-        transaction.on_commit(lambda: _invite(coach, by))
+        transaction.on_commit(lambda: _invite(coach, by), robust=True)
     return True
 
 
@@ -254,13 +267,18 @@ def shown_statuses(coaches) -> dict[int, str]:
     return words
 
 
-def assign_pair(*, room, clinical: Coach, independent: Coach):
+def assign_pair(*, room, clinical: Coach, independent: Coach, by=None):
     """Make a clinical and an independent coach the room's coach pair: each becomes a
     coach of the room (a member already is made coach)."""
     from bigrooms.models import RoomMembership
 
     if clinical.kind != Coach.Kind.CLINICAL or independent.kind != Coach.Kind.INDEPENDENT:
         raise EnrolmentError("A pair is a clinical coach and an independent coach")
+    if clinical.user_id == independent.user_id:
+        raise EnrolmentError("A pair is two people")
+    if by is not None and by.pk in (clinical.user_id, independent.user_id):
+        # An admin reads a room's notes only as its member: not by pairing themselves in.
+        raise EnrolmentError("Another academy admin must pair you into a room")
     roles = {clinical.user_id: RoomMembership.Role.CLINICAL_COACH,
              independent.user_id: RoomMembership.Role.INDEPENDENT_COACH}  # fmt: skip
     with transaction.atomic():

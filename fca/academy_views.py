@@ -196,7 +196,8 @@ def coach_pair(request: HttpRequest, coach_id: int) -> HttpResponse:
         room = BigRoom.objects.get(pk=form.cleaned_data["room"])
         clinical, independent = (coach, partner) if coach.kind == "clinical" else (partner, coach)
         try:
-            academy.assign_pair(room=room, clinical=clinical, independent=independent)
+            academy.assign_pair(room=room, clinical=clinical, independent=independent,
+                                by=request.user)  # fmt: skip
         except academy.EnrolmentError as error:
             form.add_error("partner", str(error))
         else:

@@ -10,7 +10,7 @@ Definitions (each quarter runs from its first day to the next quarter's):
   end (or to today);
 - big rooms running: rooms that logged a session in the quarter; pathways covered: the
   pathways those rooms work on;
-- sessions logged, and PDSA cycles decided in the quarter, by decision;
+- sessions logged, and PDSA cycles completed in the quarter, by their decision;
 - rooms with a sustained improvement, by the quarter's end: a room whose outcome measure
   had special-cause improvement, then a new phase started (with its reason) after it,
   the measure named by an adopted PDSA cycle that started before that phase. So a room
@@ -90,7 +90,7 @@ def scope_for(key: str) -> Scope:
     """The scope named in a request ("", "cohort-3", "organisation-5"); everyone's for a
     key that names nothing."""
     kind, _, pk = key.partition("-")
-    if kind == "cohort" and pk.isdigit():
+    if kind == "cohort" and pk.isdecimal() and pk.isascii():
         cohort = Cohort.objects.filter(pk=pk).first()
         if cohort:
             coaches = Coach.objects.filter(cohort=cohort)
@@ -99,7 +99,7 @@ def scope_for(key: str) -> Scope:
                 memberships__role__in=RoomMembership.COACH_ROLES,
             ).distinct()
             return Scope(cohort.name, rooms, coaches, key)
-    if kind == "organisation" and pk.isdigit():
+    if kind == "organisation" and pk.isdecimal() and pk.isascii():
         organisation = Organisation.objects.filter(pk=pk).first()
         if organisation:
             return Scope(
@@ -137,7 +137,9 @@ def figures(scope: Scope, today: date | None = None) -> list[dict]:
             held_on__gte=end - timedelta(weeks=COACHING_WEEKS), held_on__lt=end))
            for i, end in enumerate(until)}
     )  # fmt: skip
-    decided = PDSA.objects.filter(room__in=scope.rooms.values("pk")).aggregate(
+    decided = PDSA.objects.filter(
+        room__in=scope.rooms.values("pk"), status=PDSA.Status.COMPLETE
+    ).aggregate(
         **{
             f"{d}{i}": Count(
                 "pk",
@@ -172,7 +174,9 @@ def sustained_improvements(scope: Scope) -> dict[int, date]:
     )  # fmt: skip
     adopted: dict[int, list[date]] = {}
     for measure_id, starts_on in PDSA.measures.through.objects.filter(
-        measure__in=list(room_of), pdsa__decision=PDSA.Decision.ADOPT
+        measure__in=list(room_of),
+        pdsa__decision=PDSA.Decision.ADOPT,
+        pdsa__status=PDSA.Status.COMPLETE,
     ).values_list("measure_id", "pdsa__starts_on"):
         adopted.setdefault(measure_id, []).append(starts_on)
     since: dict[int, date] = {}

@@ -256,3 +256,28 @@ def test_an_invitation_is_sent_again_until_the_password_is_set(
     response = admin.post(url, follow=True)
     assert "Coach 00 has already set a password." in response.content.decode()
     assert len(mail.outbox) == 2
+
+
+def test_a_name_two_organisations_share_or_a_value_too_long_is_a_row_problem(cast, cohort):
+    Organisation.objects.create(name="The Surgery", kind="gp_practice", ods_code="A1")
+    Organisation.objects.create(name="The Surgery", kind="gp_practice", ods_code="A2")
+    long = "a" * 250 + "@nhs.net"
+    text = HEADINGS + f"Ann,ann@nhs.net,The Surgery,,clinical\n{'N' * 201},{long},,A1,clinical\n"
+    first, second = academy.read_enrolment("c.csv", text.encode())
+    assert first["problems"] == [
+        "Several organisations are called “The Surgery”: give its ODS code"
+    ]
+    assert second["problems"] == ["The name is longer than 200 characters",
+                                  f"“{long}” is not an email address"]  # fmt: skip
+
+
+def test_an_admin_cannot_pair_themselves_into_a_room(admin, cast, cohort):
+    mine = Coach.objects.create(cohort=cohort, user=cast.ada, organisation=cast.north,
+                                kind="clinical")  # fmt: skip
+    partner = Coach.objects.create(cohort=cohort, user=cast.bob, organisation=cast.north,
+                                   kind="independent")  # fmt: skip
+    response = admin.post(reverse("coach_pair", args=[mine.pk]),
+                          {"partner": partner.pk, "room": cast.room.pk})  # fmt: skip
+    assert response.status_code == 400
+    assert "Another academy admin must pair you into a room" in response.content.decode()
+    assert not cast.room.memberships.filter(user=cast.ada).exists()

@@ -268,3 +268,12 @@ def test_the_stall_rules_are_the_rooms_own(cast, busy):
     rows = {r.room.pk: r for r in dashboard.room_rows(cast.north)}
     for each in (room, second):
         assert [s.message for s in rows[each.pk].stalls] == [s.message for s in each.stalls()]
+
+
+def test_a_session_planned_ahead_is_not_the_last_session(cast):
+    Session.objects.create(room=cast.room, held_on=timezone.localdate() + timedelta(days=6))
+    [row] = [r for r in dashboard.room_rows(cast.north) if r.room == cast.room]
+    assert (row.last_session, row.weeks_since) == (None, None)
+    Session.objects.create(room=cast.room, held_on=_monday(2))
+    [row] = [r for r in dashboard.room_rows(cast.north) if r.room == cast.room]
+    assert (row.last_session, row.weeks_since) == (_monday(2), 2)

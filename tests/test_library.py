@@ -159,3 +159,37 @@ def test_a_driver_whose_parent_is_missing_is_not_copied_floating(cast):
     RoomMembership.objects.create(room=room, user=cast.alice, role="clinical_coach")
     assert library.copy_package(package=package, room=room)["drivers"] == 1
     assert list(room.drivers.values_list("title", flat=True)) == ["Root"]
+
+
+def test_a_proportion_says_its_n_and_a_copy_minds_the_case_of_names(client, cast, adopted):
+    from datetime import timedelta
+
+    from measures import services
+
+    share = Measure.objects.create(room=adopted, name="Theatre within 36 hours", kind="process",
+                                   shape="proportion", unit="%", frequency="weekly",
+                                   chart_type="p")  # fmt: skip
+    services.save_data_points(measure=share, rows=[
+        (i, _monday(10) + timedelta(weeks=i), (7, 10)) for i in range(5)])  # fmt: skip
+    services.recompute_chart(measure_id=share.pk)
+    _publish(client, cast, adopted)
+    content = ChangePackage.objects.get().content
+    assert {m["name"]: m["n"] for m in content["measures"]} == {
+        "Time to theatre": None,
+        "Theatre within 36 hours": 50,
+    }
+    page = client.get(reverse("library_detail", args=[ChangePackage.objects.get().pk]))
+    assert "n = 5 points, 50 in all" in page.content.decode()
+    other = cast.other_room
+    Measure.objects.create(room=other, name="TIME TO THEATRE", frequency="weekly")
+    added = library.copy_package(package=ChangePackage.objects.get(), room=other)
+    assert added["measures"] == 1  # the other one: "Time to theatre" is there already
+    assert sorted(other.measures.values_list("name", flat=True)) == [
+        "Falls", "TIME TO THEATRE", "Theatre within 36 hours"]  # fmt: skip
+
+
+def test_a_search_with_a_nul_is_answered_and_change_ideas_are_searched(client, cast, adopted):
+    _publish(client, cast, adopted, title="Hip pathway")
+    assert client.get(reverse("library_list"), {"q": "a\x00b"}).status_code == 200
+    page = client.get(reverse("library_list"), {"q": "theatre slot"}).content.decode()
+    assert "Hip pathway" in page  # found by its change idea's title

@@ -141,3 +141,11 @@ def test_quarters_are_calendar_quarters_ending_with_todays():
         (date(2026, 10, 1), date(2027, 1, 1)),
     ]
     assert periods[-1].label == "Oct–Dec 2026"
+
+
+def test_a_scope_that_names_nothing_is_the_whole_academy(client, cast):
+    client.force_login(cast.ada)
+    for key in ("cohort-²", "organisation-x", "nonsense", "cohort-99999"):
+        response = client.get(reverse("programme"), {"scope": key})
+        assert response.status_code == 200
+        assert "Programme figures: The whole academy" in response.content.decode()
