@@ -33,6 +33,16 @@ class EnrolmentForm(NHSFormMixin, forms.Form):
         error_messages={"empty": "The file is empty", "required": "Choose the list to upload"},
     )
 
+    MAX_BYTES = 5 * 1024 * 1024  # a cohort's list is a few kilobytes
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB: a list of coaches is at most 5 MB"
+            )
+        return upload
+
 
 class TaughtDayForm(NHSFormMixin, forms.Form):
     held_on = DateField(label="Date", help_text="For example 12/01/2027")

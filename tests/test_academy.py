@@ -93,6 +93,7 @@ def test_a_list_with_bad_rows_is_shown_row_by_row_and_nothing_is_saved(admin, ca
          "Missing: organisation, coach type (clinical or independent)"),
         ("", "coaches.csv", "The file is empty"),
         ("%PDF-1.4 binary", "coaches.pdf", "Upload a CSV file or an Excel workbook (.xlsx)"),
+        ("x" * (5 * 1024 * 1024 + 1), "coaches.csv", "a list of coaches is at most 5 MB"),
     ],
 )  # fmt: skip
 def test_a_list_that_cannot_be_read_says_why(admin, cast, cohort, text, name, words):
