@@ -198,6 +198,17 @@ def confirm_enrolment(*, enrolment: Enrolment, by: User) -> dict:
     return enrolment.outcome
 
 
+ENROLMENT_KEPT = timedelta(days=1)
+
+
+def delete_unconfirmed_enrolments(*, now=None) -> int:
+    """Let go of lists never confirmed after a day: they hold people's names and emails,
+    kept only for their preview. Returns how many were deleted."""
+    cut = (now or timezone.now()) - ENROLMENT_KEPT
+    deleted, _ = Enrolment.objects.filter(confirmed_at__isnull=True, created_at__lt=cut).delete()
+    return deleted
+
+
 def resend_invitation(*, coach: Coach, by: User) -> bool:
     """Send a new invitation to a coach who has not set a password yet; False for one who
     has (they sign in as usual)."""

@@ -250,6 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": STALE_SWEEP_SECONDS,
     },
     "delete-old-uploads": {"task": "measures.tasks.delete_old_uploads", "schedule": 3600},
+    "delete-unconfirmed-enrolments": {
+        "task": "fca.tasks.delete_unconfirmed_enrolments",
+        "schedule": 3600,
+    },
     "episode-retention": {
         "task": "pathways.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=15),

@@ -282,3 +282,15 @@ def test_an_admin_cannot_pair_themselves_into_a_room(admin, cast, cohort):
     assert response.status_code == 400
     assert "Another academy admin must pair you into a room" in response.content.decode()
     assert not cast.room.memberships.filter(user=cast.ada).exists()
+
+
+def test_a_list_never_confirmed_is_deleted_after_a_day(admin, cast, cohort):
+    from fca.tasks import delete_unconfirmed_enrolments
+
+    _upload(admin, cohort, coach_list(2, bad=False))
+    _upload(admin, cohort, coach_list(2, bad=False))
+    kept, old = Enrolment.objects.order_by("pk")
+    academy.confirm_enrolment(enrolment=kept, by=cast.ada)
+    Enrolment.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert delete_unconfirmed_enrolments() == 1
+    assert list(Enrolment.objects.all()) == [kept]  # the confirmed one records what it did
