@@ -8,7 +8,7 @@ copied into another room."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from bigrooms.models import (
     PDSA,
@@ -32,10 +32,16 @@ def may_publish(room: BigRoom) -> bool:
     return room.pdsas.filter(decision=PDSA.Decision.ADOPT, status=PDSA.Status.COMPLETE).exists()
 
 
+def learning_so_far(room: BigRoom) -> str:
+    """What the room's adopting PDSA cycles learnt: the first draft of a package's summary."""
+    learnt = room.pdsas.filter(decision=PDSA.Decision.ADOPT, status=PDSA.Status.COMPLETE)
+    return "\n\n".join(learnt.exclude(learning="").values_list("learning", flat=True))
+
+
 def _chart(measure: Measure) -> dict:
     """A measure's chart as shared: the figure without its notes (free text stays in the
     room), its summary, its icons, and its n (points; and for a proportion or a rate the
-    total of its denominators, ``measure.n`` from the query)."""
+    total of its denominators: the queryset's ``with_denominators``)."""
     chart = getattr(measure, "chart", None)
     result, figure = (chart.result, dict(chart.figure)) if chart else ({}, {})
     if figure:
@@ -48,7 +54,7 @@ def _chart(measure: Measure) -> dict:
         "variation": result.get("variation_icon") if result.get("icons_ready") else None,
         "assurance": result.get("assurance_icon") if result.get("icons_ready") else None,
         "points": len(points),
-        "n": int(measure.n) if measure.n is not None else None,
+        "n": int(measure.denominator_total) if measure.denominator_total is not None else None,
         "phases": len(result.get("phases", [])),
     }
 
@@ -57,11 +63,12 @@ def snapshot(room: BigRoom) -> dict:
     """The room's change package as it stands."""
     aim = GlobalAim.objects.filter(room=room).first()
     ideas = room.change_ideas.prefetch_related("drivers", "ramps__cycles")
-    total = Sum("points__denominator", filter=Q(points__provisional=False))
-    measures = room.measures.filter(source=Measure.Source.ENTERED).select_related("chart")
-    measures = measures.annotate(n=total)
+    measures = room.measures.filter(source=Measure.Source.ENTERED)
+    measures = measures.select_related("chart").with_denominators()
     flow = (
-        Measure.objects.filter(pathway_id=room.pathway_id).select_related("chart").annotate(n=total)
+        Measure.objects.filter(pathway_id=room.pathway_id)
+        .select_related("chart")
+        .with_denominators()
         if room.pathway_id
         else []
     )

@@ -87,9 +87,7 @@ def library_curate(request: HttpRequest, package_id: int) -> HttpResponse:
 def room_publish(request: HttpRequest, room_id: int) -> HttpResponse:
     """A coach publishes the room's change package once it has adopted a change."""
     room, _ = get_big_room_for_user(request.user, room_id, write=True)
-    learnt = room.pdsas.filter(decision="adopt").exclude(learning="").values_list("learning",
-                                                                                 flat=True)  # fmt: skip
-    form = PublishForm(request.POST or None, initial={"summary": "\n\n".join(learnt)})
+    form = PublishForm(request.POST or None, initial={"summary": library.learning_so_far(room)})
     if request.method == "POST" and form.is_valid():
         try:
             package = library.publish_package(room=room, by=request.user, **form.cleaned_data)

@@ -46,6 +46,7 @@ from bigrooms.models import (
     Theme,
     Vote,
 )
+from bigrooms.story import in_tree_order
 from fca.dates import format_date
 
 logger = logging.getLogger(__name__)
@@ -1195,7 +1196,6 @@ def board_pack_contents(room: BigRoom) -> boardpack.Contents:
     """What goes in the room's board pack, read from its rows: the aim, the diagram, the
     measures' stored charts, the PDSA cycles and their learning. Never the sessions' notes
     or patient stories, which academy admins and QI leads of other rooms may not read."""
-    from bigrooms.story import in_tree_order
     from measures.models import Measure
 
     aim = GlobalAim.objects.filter(room=room).first()
@@ -1211,7 +1211,8 @@ def board_pack_contents(room: BigRoom) -> boardpack.Contents:
     coaches = room.memberships.filter(role__in=RoomMembership.COACH_ROLES).select_related("user")
     kinds = {kind: n for n, kind in enumerate(Measure.Kind.values)}
     measures = sorted(
-        room.all_measures().select_related("chart"), key=lambda m: (kinds[m.kind], m.name)
+        room.all_measures().select_related("chart").with_denominators(),
+        key=lambda m: (kinds[m.kind], m.name),
     )
     cycles = list(
         room.pdsas.select_related("ramp__change_idea").order_by(
@@ -1234,7 +1235,7 @@ def board_pack_contents(room: BigRoom) -> boardpack.Contents:
             for s in room.specific_aims.select_related("measure")
         ),
         diagram=layout,
-        diagram_outline=_diagram_outline(drivers, ideas, in_tree_order),
+        diagram_outline=_diagram_outline(drivers, ideas),
         charts=tuple(_chart_part(measure) for measure in measures),
         cycles=_cycle_rows(cycles),
         cycle_counts=_cycle_counts(cycles),
@@ -1259,7 +1260,8 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:g}%" if unit == "%" else f"{value:g} {unit}".strip()
 
 
-def _diagram_outline(drivers, ideas, in_tree_order) -> tuple[tuple[int, str], ...]:
+def _diagram_outline(drivers, ideas) -> tuple[tuple[int, str], ...]:
+
     rows = []
     for driver, depth in in_tree_order(drivers):
         kind = "Primary driver" if depth == 0 else "Secondary driver"
@@ -1284,12 +1286,9 @@ def _chart_part(measure) -> boardpack.ChartPart:
         about.append(f"Target {_amount(measure.target, measure.unit)}")
     if measure.pathway_id:
         about.append("From the care pathway's episodes")
-    denominators = None
+    denominators = None  # the queryset's with_denominators: no query a measure
     if measure.shape != measure.Shape.VALUE and result.get("points"):
-        points = measure.points.filter(provisional=False)
-        total = points.aggregate(total=Sum("denominator"))["total"] or 0
-        latest = points.order_by("-period").values_list("denominator", flat=True).first() or 0
-        denominators = (total, latest)
+        denominators = (measure.denominator_total or 0, measure.latest_denominator or 0)
     stale = None
     if chart and not chart.is_current_for(measure) and chart.computed_at:
         stale = timezone.localdate(chart.computed_at)

@@ -16,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -306,7 +305,7 @@ def coach_rooms(coaches) -> dict[int, list]:
 
     rooms: dict[int, list] = {}
     for m in RoomMembership.objects.filter(
-        Q(user__in=[c.user_id for c in coaches]), role__in=RoomMembership.COACH_ROLES
+        user__in=[c.user_id for c in coaches], role__in=RoomMembership.COACH_ROLES
     ).select_related("room"):
         rooms.setdefault(m.user_id, []).append(m.room)
     return rooms

@@ -3,7 +3,7 @@ from datetime import date
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -21,6 +21,18 @@ class MeasureQuerySet(models.QuerySet):
         return self.filter(
             Q(room__in=BigRoom.objects.visible_to(user))
             | Q(pathway__in=Pathway.objects.visible_to(user))
+        )
+
+    def with_denominators(self) -> "MeasureQuerySet":
+        """Each measure with ``denominator_total`` (its complete periods' denominators
+        added up: the n of a proportion or a rate) and ``latest_denominator``; None for a
+        measure of values. The n a figure leaving the room must say."""
+        complete = DataPoint.objects.filter(measure=OuterRef("pk"), provisional=False)
+        return self.annotate(
+            denominator_total=Subquery(
+                complete.values("measure").annotate(total=Sum("denominator")).values("total")
+            ),
+            latest_denominator=Subquery(complete.order_by("-period").values("denominator")[:1]),
         )
 
     def stale(self) -> "MeasureQuerySet":
