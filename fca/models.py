@@ -326,3 +326,67 @@ class Enrolment(models.Model):
     @property
     def problem_rows(self) -> list[dict]:
         return [row for row in self.rows if row["problems"]]
+
+
+# --- The audit log -------------------------------------------------------------------------
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def readable_by(self, user) -> "AuditEventQuerySet":
+        """Academy admins read every event; a QI lead their organisation's: events about
+        its rooms and pathways, and what its own people did (their sign-ins, say)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_academy_admin:
+            return self.all()
+        led = OrganisationMembership.objects.filter(
+            user=user, role=OrganisationMembership.Role.QI_LEAD
+        ).values("organisation")
+        staff = OrganisationMembership.objects.filter(organisation__in=led).values("user")
+        return self.filter(models.Q(organisation__in=led) | models.Q(actor__in=staff))
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which object, and how it ended.
+
+    Never passwords, tokens, free text or rows of data: only names of actions, ids, the
+    names of the objects acted on and counts (see fca/audit.py, the only writer)."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        REFUSED = "refused", "Refused"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Who: kept as their email too, so the record outlives the account.
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    # A data feed's token, when the actor is a machine acting for a person.
+    token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    # The object acted on: its kind, id and name at the time.
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=40, blank=True)
+    target_name = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["organisation", "-at"], name="audit_by_organisation"),
+            models.Index(fields=["actor", "-at"], name="audit_by_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email or 'system'} {self.action}"

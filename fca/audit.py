@@ -1,0 +1,177 @@
+"""The audit log: the one place events are written, and the words they are read in.
+
+An event says when, who (and from which address), for which organisation, what, to which
+object, and how it ended. It never holds passwords, tokens, free text or rows of data:
+callers pass the object acted on and counts; only the names of named things (a room, a
+measure, a person) are kept, never what someone wrote.
+"""
+
+import logging
+
+from axes.helpers import get_client_ip_address
+from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from fca.models import ApiToken, AuditEvent, Organisation, User
+
+log = logging.getLogger(__name__)
+
+# What each action is called on the audit page. An action missing here is still recorded.
+ACTIONS = {
+    "sign_in": "Signed in",
+    "sign_in.failed": "Sign-in failed",
+    "sign_in.locked_out": "Sign-in locked after repeated failures",
+    "sign_in.sso": "Single sign-on refused",
+    "sign_out": "Signed out",
+    "two_factor.set_up": "Two-factor sign-in set up",
+    "two_factor.failed": "Wrong two-factor code",
+    "two_factor.recovery_used": "Recovery code used",
+    "two_factor.codes_regenerated": "New recovery codes made",
+    "two_factor.reset": "Two-factor sign-in reset",
+    "two_factor.turned_off": "Two-factor sign-in turned off",
+    "membership.added": "Added to a room",
+    "membership.changed": "Room role changed",
+    "membership.removed": "Removed from a room",
+    "enrolment.confirmed": "Coaches enrolled",
+    "coach.status_changed": "Coach status changed",
+    "upload.measure_data": "Measure data uploaded",
+    "upload.episodes": "Episode file received",
+    "upload.episodes_loaded": "Episodes loaded",
+    "upload.episodes_discarded": "Episode file discarded",
+    "export": "Data downloaded",
+    "token.created": "API token made",
+    "token.revoked": "API token revoked",
+    "token.used": "API token used",
+    "token.refused": "API token refused",
+    "deleted": "Deleted",
+    "retention.run": "Old episode data deleted (retention)",
+    "task.failed": "Background work failed",
+}
+
+# Objects whose str() is a name someone gave them (never notes or descriptions).
+_NAMED = {"bigroom", "measure", "pathway", "organisation", "cohort", "user", "apitoken",
+          "changepackage", "step", "coach"}  # fmt: skip
+
+
+def label(action: str) -> str:
+    return ACTIONS.get(action, action.replace("_", " ").replace(".", ": ").capitalize())
+
+
+def _organisation_of(target) -> int | None:
+    """The organisation an object belongs to: a room's or pathway's host, and so on."""
+    if target is None:
+        return None
+    if isinstance(target, Organisation):
+        return target.pk
+    for attribute in ("host_id", "organisation_id"):
+        value = getattr(target, attribute, None)
+        if value:
+            return value
+    for parent in ("room", "pathway", "measure", "session", "cohort"):
+        # Only follow what is already loaded or cheap: a foreign key the caller has.
+        if getattr(target, f"{parent}_id", None):
+            found = _organisation_of(getattr(target, parent))
+            if found:
+                return found
+    return None
+
+
+def _client_ip(request) -> str | None:
+    if request is None:
+        return None
+    try:
+        return get_client_ip_address(request) or None
+    except Exception:  # an address we cannot read is not worth losing the event for
+        return None
+
+
+def record(
+    action: str,
+    *,
+    request=None,
+    actor=None,
+    organisation=None,
+    target=None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    token: ApiToken | None = None,
+    **details,
+) -> AuditEvent:
+    """Write one event. ``actor`` defaults to the request's signed-in person;
+    ``organisation`` to the target's; ``details`` are small facts (counts, roles, codes),
+    never text people wrote or data rows."""
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    if (
+        token is None
+        and request is not None
+        and isinstance(getattr(request, "auth", None), ApiToken)
+    ):
+        token = request.auth
+    if organisation is None:
+        organisation_id = _organisation_of(target)
+    else:
+        organisation_id = organisation if isinstance(organisation, int) else organisation.pk
+    target_type = target_id = target_name = ""
+    if target is not None:
+        target_type = target._meta.model_name
+        target_id = str(target.pk or "")
+        if target_type in _NAMED:
+            target_name = str(target)[:200]
+    return AuditEvent.objects.create(
+        actor=actor if isinstance(actor, User) else None,
+        actor_email=(actor.email if isinstance(actor, User) else str(actor or ""))[:254],
+        token=token,
+        ip_address=_client_ip(request),
+        organisation_id=organisation_id,
+        action=action,
+        outcome=outcome,
+        target_type=target_type,
+        target_id=target_id,
+        target_name=target_name,
+        details=details,
+    )
+
+
+def _via(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match is not None else ""
+
+
+@receiver(user_logged_in, dispatch_uid="audit_sign_in")
+def _signed_in(sender, request, user, **kwargs) -> None:
+    record("sign_in", request=request, actor=user, via=_via(request))
+
+
+@receiver(user_logged_out, dispatch_uid="audit_sign_out")
+def _signed_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        record("sign_out", request=request, actor=user)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
+def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
+    # The address typed, and the account it names if there is one (so the person's QI
+    # lead sees it); Django has already masked the password in ``credentials``.
+    typed = str(credentials.get("username") or credentials.get("email") or "").strip().lower()
+    person = User.objects.filter(email__iexact=typed).first() if typed else None
+    record(
+        "sign_in.failed",
+        request=request,
+        actor=person or typed,
+        outcome=AuditEvent.Outcome.FAILURE,
+        via=_via(request),
+    )
+
+
+def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
+    typed = (username or "").strip().lower()
+    person = User.objects.filter(email__iexact=typed).first() if typed else None
+    record("sign_in.locked_out", request=request, actor=person or typed, outcome="refused")
+
+
+def connect() -> None:
+    """Called when the app is ready: django-axes' lockout signal."""
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(_locked_out, dispatch_uid="audit_locked_out")
