@@ -99,15 +99,14 @@ def record(
     """Write one event. ``actor`` defaults to the request's signed-in person;
     ``organisation`` to the target's; ``details`` are small facts (counts, roles, codes),
     never text people wrote or data rows."""
+    if token is None and isinstance(getattr(request, "_auth", None), ApiToken):
+        token = request._auth  # an API request already authenticated by its token
+    # The Django request under an API one: asking the API request for its user while it
+    # is still authenticating would start that again.
+    request = getattr(request, "_request", request)
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
-    if (
-        token is None
-        and request is not None
-        and isinstance(getattr(request, "auth", None), ApiToken)
-    ):
-        token = request.auth
     if organisation is None:
         organisation_id = _organisation_of(target)
     else:

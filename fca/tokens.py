@@ -4,12 +4,12 @@ import hashlib
 import hmac
 import secrets
 
-from axes.helpers import get_client_ip_address
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from fca.models import ApiToken, ApiTokenUse
+from fca import audit
+from fca.models import ApiToken, AuditEvent
 
 PREFIX = "fca_"
 
@@ -34,13 +34,25 @@ def create_token(*, user, name: str, kind: str, room=None, pathway=None, write_o
             prefix=prefix,
             secret_hash=_hash(secret),
         )
+        audit.record("token.created", actor=user, target=token, **_scope(token))
     return token, f"{PREFIX}{prefix}_{secret}"
 
 
-def revoke_token(*, token: ApiToken) -> None:
+def _scope(token: ApiToken) -> dict:
+    """What the audit log says about a token: its kind and reach, never its text."""
+    scope = {"kind": token.kind, "write_only": token.write_only}
+    if token.room_id:
+        scope.update(organisation=token.room.host_id, room=token.room_id)
+    if token.pathway_id:
+        scope.update(organisation=token.pathway.host_id, pathway=token.pathway_id)
+    return scope
+
+
+def revoke_token(*, token: ApiToken, by=None) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit.record("token.revoked", actor=by or token.user, target=token, **_scope(token))
 
 
 def find_token(text: str) -> ApiToken | None:
@@ -48,7 +60,7 @@ def find_token(text: str) -> ApiToken | None:
     if not text.startswith(PREFIX) or text.count("_") < 2:
         return None
     prefix, _, secret = text[len(PREFIX) :].partition("_")
-    token = ApiToken.objects.select_related("user", "room").filter(prefix=prefix).first()
+    token = ApiToken.objects.select_related("user", "room", "pathway").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
         return None
     return token if token.is_active else None
@@ -65,13 +77,25 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         token = find_token(text.strip())
         if token is None:
+            audit.record(
+                "token.refused",
+                request=request,
+                outcome=AuditEvent.Outcome.REFUSED,
+                method=request.method,
+                path=request.path[:300],
+            )
             raise exceptions.AuthenticationFailed("This token is not valid or has been revoked")
-        ApiTokenUse.objects.create(
+        # Every use: the token, for whom, what was asked and from where (the client's
+        # address behind the reverse proxy, found as sign-in throttling does).
+        audit.record(
+            "token.used",
+            request=request,
+            actor=token.user,
             token=token,
+            target=token,
             method=request.method,
             path=request.path[:300],
-            # The client's address behind the reverse proxy, found as sign-in throttling does.
-            ip_address=get_client_ip_address(request),
+            **_scope(token),
         )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token.user, token

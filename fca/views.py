@@ -102,7 +102,7 @@ def feed_tokens_page(
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_token_for_user(request.user, token_id)
-    tokens.revoke_token(token=token)
+    tokens.revoke_token(token=token, by=request.user)
     messages.success(request, f"The token “{token.name}” was revoked: it no longer works.")
     if token.room_id:
         return redirect("room_tokens", room_id=token.room_id)

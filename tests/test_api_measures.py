@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from fca.models import ApiToken, ApiTokenUse
+from fca.models import ApiToken, AuditEvent
 from fca.tokens import create_token, find_token, revoke_token
 from measures.models import Measure
 
@@ -65,7 +65,14 @@ def test_an_integration_token_sends_a_batch_that_saves_whole_and_once(cast):
     assert again.json() == {"added": 0, "updated": 0, "unchanged": 3}
     points = client.get(reverse("api_point_list", args=[cast.measure.pk])).json()
     assert [p["value"] for p in points["results"]] == [30.5, 32, 29]
-    assert ApiTokenUse.objects.filter(token__name="Warehouse").count() == 3
+    uses = AuditEvent.objects.filter(action="token.used", token__name="Warehouse")
+    assert uses.count() == 3
+    # Each use says for which organisation, by whose token, what was asked; never the token.
+    use = uses.first()
+    assert use.organisation_id == cast.room.host_id
+    assert use.actor == cast.alice
+    assert use.details["path"].endswith("/points/") or "points" in use.details["path"]
+    assert text not in str(use.details) and text[4:16] not in str(use.details)
 
 
 def test_an_integration_token_reaches_only_its_own_room(cast):
