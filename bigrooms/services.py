@@ -47,6 +47,7 @@ from bigrooms.models import (
     Vote,
 )
 from bigrooms.story import in_tree_order
+from fca import audit
 from fca.dates import format_date
 
 logger = logging.getLogger(__name__)
@@ -417,6 +418,10 @@ def add_member(*, room: BigRoom, invite: MemberInvite, by) -> RoomMembership:
             team_role=invite.team_role,
             can_contribute_data=invite.can_contribute_data,
         )
+        audit.record(
+            "membership.added", actor=by, target=room, person=user.pk, role=invite.role,
+            new_account=new,
+        )  # fmt: skip
         link = (
             reverse("accept_invitation", args=[invitation_token(user)])
             if new
@@ -450,7 +455,7 @@ def _email_member(context: dict, *, to: str) -> None:
     message.send()
 
 
-def remove_member(*, room: BigRoom, membership_id: int) -> RoomMembership | None:
+def remove_member(*, room: BigRoom, membership_id: int, by=None) -> RoomMembership | None:
     """Take someone off the room; None when they had already gone. The last coach stays."""
     with transaction.atomic():
         membership = room.memberships.select_related("user").filter(pk=membership_id).first()
@@ -462,6 +467,10 @@ def remove_member(*, room: BigRoom, membership_id: int) -> RoomMembership | None
                 {"__all__": "A room needs a coach: add another before removing the last"}
             )
         membership.delete()
+        audit.record(
+            "membership.removed", actor=by, target=room, person=membership.user_id,
+            role=membership.role,
+        )  # fmt: skip
     return membership
 
 

@@ -53,6 +53,7 @@ from bigrooms.models import (
     Theme,
 )
 from bigrooms.story import outline, story
+from fca import audit
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
@@ -808,6 +809,7 @@ def driver_remove(request: HttpRequest, driver_id: int) -> HttpResponse:
     except services.ImprovementError as error:
         messages.error(request, error.problems["__all__"])
         return redirect("driver_edit", driver_id=driver.pk)
+    audit.record("deleted", request=request, target=driver, target_id=driver_id)
     messages.success(request, f"“{driver.title}” was removed.")
     return redirect("driver_diagram", room_id=driver.room_id)
 
@@ -851,6 +853,7 @@ def change_idea_remove(request: HttpRequest, idea_id: int) -> HttpResponse:
     except services.ImprovementError as error:
         messages.error(request, error.problems["__all__"])
         return redirect("change_idea_detail", idea_id=idea.pk)
+    audit.record("deleted", request=request, target=idea, target_id=idea_id)
     messages.success(request, f"“{idea.title}” was removed.")
     return redirect("driver_diagram", room_id=idea.room_id)
 
@@ -860,6 +863,7 @@ def change_idea_remove(request: HttpRequest, idea_id: int) -> HttpResponse:
 def specific_aim_remove(request: HttpRequest, aim_id: int) -> HttpResponse:
     aim, _ = get_room_part_for_user(request.user, SpecificAim, aim_id, write=True)
     aim.delete()
+    audit.record("deleted", request=request, target=aim, target_id=aim_id)
     messages.success(request, f"The specific aim “{aim.what}” was removed.")
     return redirect("room_aims", room_id=aim.room_id)
 
@@ -870,6 +874,7 @@ def theme_remove(request: HttpRequest, theme_id: int) -> HttpResponse:
     """Take a theme off the list; closed multivotes keep it in their result."""
     theme, _ = get_room_part_for_user(request.user, Theme, theme_id, write=True)
     theme.delete()
+    audit.record("deleted", request=request, target=theme, target_id=theme_id)
     messages.success(request, f"The theme “{theme.title}” was removed.")
     return redirect("room_themes", room_id=theme.room_id)
 
@@ -1109,6 +1114,7 @@ def organisation_measures_csv(request: HttpRequest, org_id: int) -> HttpResponse
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = slugify(f"{organisation.name} measures")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    audit.record("export", request=request, target=organisation, format="csv")
     writer = csv.writer(response)
     for row in dashboard.measure_csv_rows(measures):
         writer.writerow(safe_cell(cell) for cell in row)
@@ -1170,6 +1176,7 @@ def board_pack_download(request: HttpRequest, board_pack_id: int) -> FileRespons
         raise Http404("This board pack is not ready, or a newer one has replaced it")
     made_on = timezone.localdate(pack.updated_at).isoformat()
     filename = f"board-pack-{slugify(pack.room.name)[:80] or pack.room_id}-{made_on}.pdf"
+    audit.record("export", request=request, target=pack.room, format="board pack")
     return FileResponse(
         pack.file.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
     )

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from fca import audit
 from fca.invitations import invitation_token
 from fca.models import Coach, Cohort, Enrolment, Organisation, OrganisationMembership, User
 from fca.spreadsheets import SpreadsheetError, read_spreadsheet
@@ -190,6 +191,7 @@ def confirm_enrolment(*, enrolment: Enrolment, by: User) -> dict:
         counts["invited"] = len(invited)
         enrolment.confirmed_at, enrolment.outcome = now, dict(counts)
         enrolment.save(update_fields=["confirmed_at", "outcome"])
+        audit.record("enrolment.confirmed", actor=by, target=enrolment.cohort, **counts)
         for coach in invited:
             # robust: a mail server down for one invitation neither stops the others nor
             # undoes the enrolment (the coach's page offers to send it again)
@@ -236,14 +238,19 @@ def _invite(coach: Coach, by: User) -> None:
     message.send()
 
 
-def set_coach_status(*, coach: Coach, status: str, reason: str) -> Coach:
+def set_coach_status(*, coach: Coach, status: str, reason: str, by=None) -> Coach:
     """An admin's word on a coach: paused or stopped (with a reason), coaching in rooms
     that do not log here (with a reason), or back in training."""
     reason = reason.strip()
     if status != Coach.Status.IN_TRAINING and not reason:
         raise EnrolmentError("Give a reason")
     coach.status, coach.status_reason = status, reason if status != "in_training" else ""
+    was = Coach.objects.filter(pk=coach.pk).values_list("status", flat=True).first()
     coach.save(update_fields=["status", "status_reason"])
+    audit.record(
+        "coach.status_changed", actor=by, organisation=coach.organisation_id, target=coach,
+        status=status, was=was,
+    )  # fmt: skip
     return coach
 
 
@@ -293,9 +300,13 @@ def assign_pair(*, room, clinical: Coach, independent: Coach, by=None):
              independent.user_id: RoomMembership.Role.INDEPENDENT_COACH}  # fmt: skip
     with transaction.atomic():
         for user_id, role in roles.items():
-            RoomMembership.objects.update_or_create(
+            membership, created = RoomMembership.objects.update_or_create(
                 room=room, user_id=user_id, defaults={"role": role}
             )
+            audit.record(
+                "membership.added" if created else "membership.changed", actor=by,
+                target=room, person=user_id, role=role,
+            )  # fmt: skip
     return room
 
 

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bigrooms.models import BigRoom
-from fca import academy
+from fca import academy, audit
 from fca import programme as programme_figures
 from fca.academy_forms import (
     AttendanceForm,
@@ -178,7 +178,7 @@ def coach_detail(request: HttpRequest, coach_id: int) -> HttpResponse:
     if request.method == "POST":
         form = CoachStatusForm(request.POST)
         if form.is_valid():
-            academy.set_coach_status(coach=coach, **form.cleaned_data)
+            academy.set_coach_status(coach=coach, by=request.user, **form.cleaned_data)
             messages.success(request, f"{coach.user.full_name}'s status saved.")
             return redirect("coach_detail", coach_id=coach.pk)
         return _render_coach(request, coach, status=400, status_form=form)
@@ -257,6 +257,7 @@ def programme_csv(request: HttpRequest) -> HttpResponse:
     scope = programme_figures.scope_for(request.GET.get("scope", ""))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="programme-{slugify(scope.label)}.csv"'
+    audit.record("export", request=request, format="csv", what="programme", scope=scope.label)
     writer = csv.writer(response)
     for row in programme_figures.csv_rows(scope, programme_figures.figures(scope)):
         writer.writerow(safe_cell(cell) for cell in row)

@@ -94,11 +94,13 @@ def record(
     target=None,
     outcome: str = AuditEvent.Outcome.SUCCESS,
     token: ApiToken | None = None,
+    target_id=None,
     **details,
 ) -> AuditEvent:
     """Write one event. ``actor`` defaults to the request's signed-in person;
-    ``organisation`` to the target's; ``details`` are small facts (counts, roles, codes),
-    never text people wrote or data rows."""
+    ``organisation`` to the target's; ``target_id`` to the target's (give it for an
+    object already deleted, which has lost it); ``details`` are small facts (counts,
+    roles, codes), never text people wrote or data rows."""
     if token is None and isinstance(getattr(request, "_auth", None), ApiToken):
         token = request._auth  # an API request already authenticated by its token
     # The Django request under an API one: asking the API request for its user while it
@@ -111,10 +113,10 @@ def record(
         organisation_id = _organisation_of(target)
     else:
         organisation_id = organisation if isinstance(organisation, int) else organisation.pk
-    target_type = target_id = target_name = ""
+    target_type = target_name = ""
     if target is not None:
         target_type = target._meta.model_name
-        target_id = str(target.pk or "")
+        target_id = target.pk if target_id is None else target_id
         if target_type in _NAMED:
             target_name = str(target)[:200]
     return AuditEvent.objects.create(
@@ -126,7 +128,7 @@ def record(
         action=action,
         outcome=outcome,
         target_type=target_type,
-        target_id=target_id,
+        target_id="" if target_id is None else str(target_id),
         target_name=target_name,
         details=details,
     )

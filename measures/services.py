@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fca import audit
 from fca.dates import parse_date
 from fca.enqueue import enqueue_on_commit
 from fca.identifiers import identifier_problem
@@ -481,6 +482,10 @@ def load_upload(*, measure: Measure, upload: MeasureUpload, rows) -> dict:
     """Save an upload's rows (all or none) and let go of the file's cells."""
     with transaction.atomic():
         counts = save_data_points(measure=measure, rows=rows)
+        audit.record(
+            "upload.measure_data", actor=upload.created_by, target=measure, rows=len(rows),
+            **counts,
+        )  # fmt: skip
         upload.delete()
     return counts
 

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fca import audit
 from fca.access import get_big_room_for_user, get_measure_for_user
 from fca.csvio import safe_cell
 from fca.spreadsheets import column_letter, guess_layout
@@ -224,6 +225,7 @@ def measure_csv(request: HttpRequest, measure_id: int) -> HttpResponse:
     measure, _ = get_measure_for_user(request.user, measure_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(measure.name)}.csv"'
+    audit.record("export", request=request, target=measure, format="csv")
     writer = csv.writer(response)
     for row in services.export_rows(measure):
         writer.writerow(safe_cell(cell) for cell in row)
@@ -240,6 +242,7 @@ def point_remove(request: HttpRequest, measure_id: int, point_id: int) -> HttpRe
         if point is None:
             messages.info(request, "That value had already been removed.")
         else:
+            audit.record("deleted", request=request, target=point, target_id=point_id)
             when = services.describe_period(measure, point.period)
             messages.success(request, f"The value for {when} was removed.")
         return redirect("measure_detail", measure_id=measure.pk)
@@ -328,6 +331,7 @@ def phase_remove(request: HttpRequest, measure_id: int, phase_id: int) -> HttpRe
     measure, _ = get_measure_for_user(request.user, measure_id, write=True)
     phase = services.remove_phase(measure=measure, phase_id=phase_id)
     if phase is not None:
+        audit.record("deleted", request=request, target=phase, target_id=phase_id)
         when = services.describe_period(measure, phase.starts_on)
         messages.success(
             request, f"The phase from {when} was removed; its points join the one before."

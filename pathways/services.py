@@ -11,6 +11,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fca import audit
 from fca.enqueue import enqueue_on_commit
 from pathways import episodes
 from pathways.models import EPISODE_COLUMNS, MAX_STEPS, Episode, EpisodeUpload, Pathway, Step
@@ -129,6 +130,10 @@ def receive_upload(
     with transaction.atomic():
         upload.file.save(f"{uuid.uuid4().hex}{suffix}", file, save=False)
         upload.save()
+        audit.record(
+            "upload.episodes", actor=by, target=pathway, upload=upload.pk, bytes=upload.size,
+            via_api=via_api,
+        )  # fmt: skip
         enqueue_on_commit(check_episode_upload, upload.pk)
     return upload
 
@@ -288,6 +293,10 @@ def load_upload(*, upload_id: int) -> None:
             else FAILED_WORDS.format("loaded")
         )
         if _finish(upload, S.LOADING, S.FAILED, reason=reason):
+            audit.record(
+                "upload.episodes_loaded", actor=upload.created_by, target=upload.pathway,
+                upload=upload.pk, outcome="failure",
+            )  # fmt: skip
             _drop_file(upload)
         return
     _drop_file(upload)
@@ -326,6 +335,10 @@ def _load(upload: EpisodeUpload) -> None:
         data_version=F("data_version") + 1, last_loaded_at=now
     )
     _finish(upload, S.LOADING, S.LOADED, added=added, updated=updated)
+    audit.record(
+        "upload.episodes_loaded", actor=upload.created_by, target=pathway, upload=upload.pk,
+        added=added, updated=updated,
+    )  # fmt: skip
     _recompute_on_commit(pathway)
 
 
@@ -438,7 +451,8 @@ def apply_retention(*, now=None) -> dict[int, int]:
     worked out again where anything went. Returns {pathway id: episodes deleted}."""
     now = now or timezone.now()
     deleted = {}
-    for pathway in Pathway.objects.all():
+    pathways = list(Pathway.objects.all())
+    for pathway in pathways:
         cut = now - timedelta(days=round(pathway.keep_episodes_months * 30.44))
         with transaction.atomic():
             gone, _ = Episode.objects.filter(pathway=pathway, departed_at__lt=cut).delete()
@@ -452,4 +466,10 @@ def apply_retention(*, now=None) -> dict[int, int]:
                 _recompute_on_commit(pathway)
                 logger.info("Retention: %s episodes of pathway %s deleted", gone, pathway.pk)
                 deleted[pathway.pk] = gone
+                audit.record(
+                    "retention.run", target=pathway, deleted=gone,
+                    months=pathway.keep_episodes_months, before=cut.date().isoformat(),
+                )  # fmt: skip
+    # The run itself, even when nothing was old enough: proof the job ran.
+    audit.record("retention.run", pathways=len(pathways), deleted=sum(deleted.values()))
     return deleted

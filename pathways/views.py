@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fca import audit
 from fca.access import get_episode_upload_for_user, get_pathway_for_user, get_step_for_user
 from fca.models import OrganisationMembership
 from fca.views import feed_tokens_page
@@ -151,6 +152,7 @@ def step_remove(request: HttpRequest, step_id: int) -> HttpResponse:
         context = {"pathway": step.pathway, "step": step, "held": held}
         return render(request, "pathways/step_remove.html", context)
     services.remove_step(step=step)
+    audit.record("deleted", request=request, target=step, target_id=step_id)
     messages.success(request, f"The step “{step.name}” was removed, with its times.")
     return redirect("pathway_steps", pathway_id=step.pathway_id)
 
@@ -203,6 +205,7 @@ def episode_upload_confirm(request: HttpRequest, episode_upload_id: int) -> Http
 def episode_upload_discard(request: HttpRequest, episode_upload_id: int) -> HttpResponse:
     upload, pathway = _upload_for(request, episode_upload_id)
     if services.discard_upload(upload=upload):
+        audit.record("upload.episodes_discarded", request=request, target=pathway, upload=upload.pk)
         messages.success(request, f"{upload.filename} was discarded: nothing from it was loaded.")
     else:
         messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}.")
