@@ -177,16 +177,8 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
     ):
         problems["__all__"] = "The session is empty: tick who came, or add notes, actions or scores"
     for number, action in enumerate(record.new_actions, start=1):
-        if action.owner_id is not None and action.owner_id not in members:
-            problems[f"action_{number}_owner"] = f"New action {number}: its owner left the room"
-        elif action.owner_id is None and not action.owner_text.strip():
-            problems[f"action_{number}_owner"] = (
-                f"New action {number}: choose its owner, or name them in words"
-            )
-        elif action.owner_id is None and action.chaser_id is None:
-            problems[f"action_{number}_chaser"] = (
-                f"New action {number}: choose the member who chases {action.owner_text}"
-            )
+        for part, problem in _owner_problems(action, members).items():
+            problems[f"action_{number}_{part}"] = f"New action {number}: {problem}"
     if problems:
         raise SessionError(problems, existing=existing)
     with transaction.atomic():
@@ -245,6 +237,65 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
         )
         refresh_session_measures(room=room)
     return session
+
+
+def _owner_problems(action: NewAction, members: set[int]) -> dict[str, str]:
+    """Who owns an action: a member of the room's team, or a team named in words with a
+    member who chases it."""
+    if action.owner_id is not None and action.owner_id not in members:
+        return {"owner": "its owner is not on the room's team"}
+    if action.owner_id is None and not action.owner_text.strip():
+        return {"owner": "choose its owner, or name them in words"}
+    if action.owner_id is None and action.chaser_id not in members:
+        return {"chaser": f"choose the member who chases {action.owner_text.strip()}"}
+    return {}
+
+
+def add_action(*, room: BigRoom, action: NewAction, raised_in: Session | None = None) -> Action:
+    """An action agreed outside a logged session (from a data system, or between
+    meetings), owned as the session page's new actions are."""
+    problems = _owner_problems(action, {m.user_id for m in team(room)})
+    if not action.what.strip():
+        problems["what"] = "Say what the action is"
+    if problems:
+        raise SessionError(problems)
+    return Action.objects.create(
+        room=room, raised_in=raised_in, what=action.what.strip(), due_on=action.due_on,
+        owner_id=action.owner_id, owner_text="" if action.owner_id else action.owner_text.strip(),
+        chaser_id=action.chaser_id,
+    )  # fmt: skip
+
+
+def change_action(*, action: Action, changes: dict) -> Action:
+    """Change an action's what, due date, owner (a member, or words with a chaser) or
+    status; what is not in ``changes`` stays as it was."""
+    if "status" in changes and changes["status"] not in Action.Status.values:
+        raise SessionError({"status": f"“{changes['status']}” is not a status of an action"})
+    owner = NewAction(
+        what=changes.get("what", action.what),
+        owner_id=changes.get("owner_id", action.owner_id),
+        owner_text=changes.get("owner_text", action.owner_text),
+        chaser_id=changes.get("chaser_id", action.chaser_id),
+    )
+    if "owner_id" in changes and changes["owner_id"] is not None:
+        owner.owner_text = ""  # a member now owns it: the words no longer apply
+    # Its owners are checked only when they change: a member who has since left the room
+    # still owns what they owned.
+    moved = (owner.owner_id, owner.owner_text, owner.chaser_id) != (
+        action.owner_id, action.owner_text, action.chaser_id,
+    )  # fmt: skip
+    problems = _owner_problems(owner, {m.user_id for m in team(action.room)}) if moved else {}
+    if not owner.what.strip():
+        problems["what"] = "Say what the action is"
+    if problems:
+        raise SessionError(problems)
+    action.what = owner.what.strip()
+    action.owner_id, action.chaser_id = owner.owner_id, owner.chaser_id
+    action.owner_text = "" if owner.owner_id else owner.owner_text.strip()
+    action.due_on = changes.get("due_on", action.due_on)
+    action.status = changes.get("status", action.status)
+    action.save()
+    return action
 
 
 def update_action(*, action: Action, status: str) -> Action:

@@ -390,3 +390,21 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email or 'system'} {self.action}"
+
+
+class ApiRateWindow(models.Model):
+    """How many API requests one caller (a token, or a signed-in person) made in one
+    minute, counted in the database so every gunicorn process shares the count and no
+    save depends on Redis. Written by fca.throttling in one statement a request."""
+
+    key = models.CharField(max_length=60)  # "token:12:write", "user:5:read"
+    window = models.BigIntegerField()  # minutes since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="one_count_a_key_a_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} at minute {self.window}: {self.count}"

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
     "axes",
@@ -281,6 +283,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_CLASSES": ["fca.throttling.ApiRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "fca.api_schema.AutoSchema",
+}
+
+# API requests a minute for each token (or signed-in person), reads and writes apart;
+# counted in the database so the limit holds across every gunicorn process.
+FCA_API_READS_PER_MINUTE = env_int("FCA_API_READS_PER_MINUTE", 600)
+FCA_API_WRITES_PER_MINUTE = env_int("FCA_API_WRITES_PER_MINUTE", 120)
+
+# The OpenAPI schema (/api/schema/) and its docs (/api/docs/), for signed-in people only;
+# Swagger UI comes from the sidecar package's static files, never a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FCA big rooms API",
+    "DESCRIPTION": "For data systems: send measures' data points and pathways' episodes, "
+    "log big room sessions and actions, and read what the pages show. Authenticate with "
+    "`Authorization: Bearer fca_…` (a personal token, or a room's or pathway's feed token).",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ActionStatus": "bigrooms.models.Action.Status",
+        "RoomStatus": "bigrooms.models.BigRoom.Status",
+        "PDSAStatus": "bigrooms.models.PDSA.Status",
+        "EpisodeUploadStatus": "pathways.models.EpisodeUpload.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fca.api_schema.ids_are_positive",
+    ],
 }
 
 # Content security policy: no inline script anywhere. Plotly writes inline styles as it

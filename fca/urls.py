@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from fca import academy_views, views
 from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
@@ -84,6 +86,16 @@ urlpatterns = [
     path("", include("pathways.urls")),
     path("api/v1/", include("measures.api_urls")),
     path("api/v1/", include("pathways.api_urls")),
+    path("api/v1/", include("bigrooms.api_urls")),
+    # The schema answers 401 to callers without credentials; its docs page, for people in
+    # a browser, sends them to sign in. The split view's script is a static file: no
+    # inline script for the content security policy to refuse.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema")),
+        name="api_docs",
+    ),
 ]
 
 handler400 = "fca.errors.bad_request"

@@ -1,6 +1,7 @@
 """The measures API, for data systems: one endpoint per operation, each through the same
 access helpers and services as the pages."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import PageNumberPagination
@@ -8,10 +9,24 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from fca.access import get_measure_for_api, measures_for_api
+from fca.api_schema import page_of, responses
 from measures import services
 from measures.models import Measure
 
 MAX_BATCH = 5000
+
+
+class LatestSerializer(serializers.Serializer):
+    period = serializers.DateField()
+    value = serializers.FloatField(allow_null=True)
+
+
+class ChartSerializer(serializers.Serializer):
+    current = serializers.BooleanField(help_text="Drawn from the measure's latest data")
+    summary = serializers.CharField(allow_null=True)
+    variation_icon = serializers.CharField(allow_null=True)
+    assurance_icon = serializers.CharField(allow_null=True)
+    latest = LatestSerializer(allow_null=True)
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -26,7 +41,8 @@ class MeasureSerializer(serializers.ModelSerializer):
             "target", "chart_type", "data_version", "chart",
         ]  # fmt: skip
 
-    def get_chart(self, measure) -> dict | None:
+    @extend_schema_field(ChartSerializer(allow_null=True))
+    def get_chart(self, measure):
         chart = getattr(measure, "chart", None)
         if chart is None:
             return None
@@ -48,6 +64,21 @@ class PointSerializer(serializers.Serializer):
     denominator = serializers.FloatField(required=False)
 
 
+class StoredPointSerializer(PointSerializer):
+    value = serializers.FloatField(allow_null=True)
+    numerator = serializers.FloatField(allow_null=True)
+    denominator = serializers.FloatField(allow_null=True)
+    provisional = serializers.BooleanField(
+        help_text="A flow measure's unfinished or data-lag week, which rules and icons ignore"
+    )
+
+
+class CountsSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
 class UpsertSerializer(serializers.Serializer):
     points = PointSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
@@ -57,6 +88,11 @@ class UpsertSerializer(serializers.Serializer):
 FEED_TOKENS_ALLOWED = [IsAuthenticated]
 
 
+@extend_schema(
+    summary="List the measures you can see",
+    responses=responses({200: page_of(MeasureSerializer, "Measure")}, 403),
+    tags=["measures"],
+)
 @api_view(["GET"])
 @permission_classes(FEED_TOKENS_ALLOWED)
 def measure_list(request):
@@ -72,6 +108,11 @@ def measure_list(request):
     return paginator.get_paginated_response(MeasureSerializer(page, many=True).data)
 
 
+@extend_schema(
+    summary="A measure, with its chart's latest figure and icons",
+    responses=responses({200: MeasureSerializer}, 403),
+    tags=["measures"],
+)
 @api_view(["GET"])
 @permission_classes(FEED_TOKENS_ALLOWED)
 def measure_detail(request, measure_id: int):
@@ -79,6 +120,11 @@ def measure_detail(request, measure_id: int):
     return Response(MeasureSerializer(measure).data)
 
 
+@extend_schema(
+    summary="A measure's data points, oldest first",
+    responses=responses({200: page_of(StoredPointSerializer, "Point")}, 403),
+    tags=["measures"],
+)
 @api_view(["GET"])
 @permission_classes(FEED_TOKENS_ALLOWED)
 def point_list(request, measure_id: int):
@@ -92,6 +138,12 @@ def point_list(request, measure_id: int):
     return paginator.get_paginated_response(paginator.paginate_queryset(points, request))
 
 
+@extend_schema(
+    summary="Add or replace many periods' values at once",
+    request=UpsertSerializer,
+    responses=responses({200: CountsSerializer}, 400, 403),
+    tags=["measures"],
+)
 @api_view(["POST"])
 @permission_classes(FEED_TOKENS_ALLOWED)
 def point_upsert(request, measure_id: int):

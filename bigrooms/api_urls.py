@@ -1,0 +1,24 @@
+from django.urls import path
+
+from bigrooms import api
+
+urlpatterns = [
+    path("rooms/", api.room_list, name="api_room_list"),
+    path("rooms/<int:room_id>/", api.room_detail, name="api_room_detail"),
+    path("rooms/<int:room_id>/sessions/", api.session_list, name="api_session_list"),
+    path("rooms/<int:room_id>/sessions/new/", api.session_log, name="api_session_log"),
+    path("sessions/<int:session_id>/", api.session_detail, name="api_session_detail"),
+    path("rooms/<int:room_id>/actions/", api.action_list, name="api_action_list"),
+    path("rooms/<int:room_id>/actions/new/", api.action_create, name="api_action_create"),
+    path("actions/mine/", api.my_actions, name="api_my_actions"),
+    path("actions/<int:action_id>/", api.action_detail, name="api_action_detail"),
+    path("actions/<int:action_id>/change/", api.action_change, name="api_action_change"),
+    path("actions/<int:action_id>/complete/", api.action_complete, name="api_action_complete"),
+    path("rooms/<int:room_id>/pdsas/", api.pdsa_list, name="api_pdsa_list"),
+    path("pdsas/<int:pdsa_id>/", api.pdsa_detail, name="api_pdsa_detail"),
+    path(
+        "organisations/<int:org_id>/dashboard/",
+        api.organisation_dashboard,
+        name="api_organisation_dashboard",
+    ),
+]
