@@ -325,12 +325,23 @@ class ChartResult(models.Model):
     result = models.JSONField(default=dict)
     # The Plotly figure, built on the server and handed to the page as JSON.
     figure = models.JSONField(default=dict)
+    # A recompute that still failed after its retries: when, at which data version, why
+    # (plain words, never a traceback) and after how many attempts. Cleared by a later
+    # successful recompute.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failed_version = models.IntegerField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Chart of {self.measure_id} at version {self.data_version}"
 
     def is_current_for(self, measure: Measure) -> bool:
         return self.data_version >= measure.data_version
+
+    def failed_for(self, measure: Measure) -> bool:
+        """The recompute of the measure's latest data failed (not merely still running)."""
+        return self.failed_at is not None and (self.failed_version or 0) >= measure.data_version
 
 
 class MeasureUpload(models.Model):

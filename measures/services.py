@@ -1,12 +1,14 @@
 """Writes to measures and their data, and the chart recompute the worker runs."""
 
 import logging
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from fca import audit
@@ -248,6 +250,9 @@ def store_chart(*, measure_id: int, data_version: int, result: dict, figure: dic
     A conditional update keyed on the version makes duplicate, retried or late tasks
     harmless. Returns whether this result was stored."""
     ChartResult.objects.get_or_create(measure_id=measure_id, defaults={"data_version": -1})
+    # A failure recorded for this version or an older one is over; one for a newer
+    # version (this is a late task) still stands.
+    still_failed = Q(failed_version__gt=data_version)
     updated = ChartResult.objects.filter(
         measure_id=measure_id, data_version__lt=data_version
     ).update(
@@ -255,8 +260,25 @@ def store_chart(*, measure_id: int, data_version: int, result: dict, figure: dic
         result=result,
         figure=figure,
         computed_at=timezone.now(),
+        failed_at=Case(When(still_failed, then=F("failed_at")), default=None),
+        failure_reason=Case(When(still_failed, then=F("failure_reason")), default=Value("")),
     )
     return bool(updated)
+
+
+def _hold_for_tests() -> None:
+    """Test-only (tests/test_faults.py): with FCA_TEST_HOLD_RECOMPUTE naming a file that
+    exists, a recompute about to store its chart adds a line to ``<file>.reached`` and
+    waits while the file exists, so a test can kill the worker or deliver the task again
+    at that moment. Never set outside tests: unset, it does nothing."""
+    hold = os.environ.get("FCA_TEST_HOLD_RECOMPUTE")
+    if not hold or not os.path.exists(hold):
+        return
+    with open(f"{hold}.reached", "a", encoding="utf-8") as reached:
+        reached.write(f"{os.getpid()}\n")
+    deadline = time.monotonic() + 120  # a test that died never holds a worker for ever
+    while os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def recompute_chart(*, measure_id: int) -> bool:
@@ -279,17 +301,84 @@ def recompute_chart(*, measure_id: int) -> bool:
         # this version, so the page says why instead of recalculating for ever.
         result = {"error": str(error), "summary": f"The chart cannot be drawn: {error}"}
         figure = {}
+    _hold_for_tests()
     return store_chart(measure_id=measure_id, data_version=version, result=result, figure=figure)
+
+
+# A recompute that failed after its retries is sent again by the sweep after this long
+# (or at once, when the data changes), not at every sweep.
+FAILED_RETRY_AFTER = timedelta(hours=1)
+
+
+def _failure_reason(error: Exception) -> str:
+    """What went wrong, in words for the room's coaches: never the exception's text."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return "The database could not be reached while the chart was being worked out."
+    return (
+        "An unexpected error stopped the chart being worked out. The details are in the "
+        "worker's log for the app's administrators."
+    )
+
+
+def record_chart_failure(*, measure_id: int, error: Exception, attempts: int) -> bool:
+    """A recompute failed after its retries: mark the chart failed at the measure's data
+    version, so its room's coaches and the academy's admins see it, and audit it.
+    Returns False when the measure is gone or its chart already caught up."""
+    from fca import audit
+
+    measure = Measure.objects.select_related("room", "pathway").filter(pk=measure_id).first()
+    if measure is None:
+        return False
+    logger.error(
+        "The chart of measure %s could not be recomputed after %s attempts",
+        measure_id, attempts, exc_info=error,
+    )  # fmt: skip
+    ChartResult.objects.get_or_create(measure_id=measure_id, defaults={"data_version": -1})
+    marked = ChartResult.objects.filter(
+        measure_id=measure_id, data_version__lt=measure.data_version
+    ).update(
+        failed_at=timezone.now(),
+        failed_version=measure.data_version,
+        failure_reason=_failure_reason(error),
+        attempts=attempts,
+    )
+    if marked:
+        audit.record(
+            "task.failed",
+            target=measure,
+            organisation=(measure.room or measure.pathway).host_id,
+            outcome="failure",
+            task="recompute_chart",
+            attempts=attempts,
+        )
+    return bool(marked)
+
+
+def failed_charts():
+    """Charts whose latest recompute failed, newest first: the academy admins' list."""
+    return (
+        ChartResult.objects.filter(
+            failed_at__isnull=False, failed_version__gte=F("measure__data_version")
+        )
+        .select_related("measure__room__host", "measure__pathway__host")
+        .order_by("-failed_at")
+    )
 
 
 def enqueue_stale_charts() -> int:
     """Send a recompute for every measure whose chart is missing or older than its data.
 
-    The periodic sweep: whatever was saved while Redis or the worker was away."""
+    The periodic sweep: whatever was saved while Redis or the worker was away. A version
+    whose recompute failed after its retries waits FAILED_RETRY_AFTER."""
     from measures.tasks import recompute_chart as task
 
+    recently_failed = Q(
+        chart__failed_version__gte=F("data_version"),
+        chart__failed_at__gt=timezone.now() - FAILED_RETRY_AFTER,
+    )
     sent = 0
-    for measure_id in Measure.objects.stale().values_list("pk", flat=True).iterator():
+    stale = Measure.objects.stale().exclude(recently_failed)
+    for measure_id in stale.values_list("pk", flat=True).iterator():
         try:
             task.apply_async(args=(measure_id,), retry=False)
         except Exception:

@@ -1,17 +1,20 @@
 from celery import shared_task
-from django.db import OperationalError
 
 from measures import services
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError,),  # the database away for a moment
-    max_retries=3,
-    retry_backoff=True,
-)
-def recompute_chart(measure_id: int) -> None:
-    services.recompute_chart(measure_id=measure_id)
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def recompute_chart(self, measure_id: int) -> None:
+    try:
+        services.recompute_chart(measure_id=measure_id)
+    except Exception as error:
+        # The database away for a moment, say: try again after 1, 2 and 4 seconds, the
+        # worker meanwhile free for other work. Still failing: the chart says so.
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=error, countdown=2**self.request.retries) from error
+        services.record_chart_failure(
+            measure_id=measure_id, error=error, attempts=self.request.retries + 1
+        )
 
 
 @shared_task

@@ -5,6 +5,7 @@ from measures import views
 urlpatterns = [
     path("rooms/<int:room_id>/measures/new/", views.measure_create, name="measure_create"),
     path("measures/<int:measure_id>/", views.measure_detail, name="measure_detail"),
+    path("academy/failed-work/", views.failed_work, name="failed_work"),
     path("measures/<int:measure_id>/settings/", views.measure_settings, name="measure_settings"),
     path("measures/<int:measure_id>/chart-status/", views.chart_status, name="chart_status"),
     path("measures/<int:measure_id>/data.csv", views.measure_csv, name="measure_csv"),

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fca import audit
-from fca.access import get_big_room_for_user, get_measure_for_user
+from fca.access import get_big_room_for_user, get_measure_for_user, require_academy_admin
 from fca.csvio import safe_cell
 from fca.spreadsheets import column_letter, guess_layout
 from measures import services
@@ -63,6 +63,7 @@ def _chart_context(measure, access) -> dict:
         "chart": chart,
         "chart_figure_id": f"chart-figure-{chart.data_version}" if chart else "",
         "current": chart is not None and chart.is_current_for(measure),
+        "failed": chart is not None and chart.failed_for(measure),
         "table": table,
         "table_total": points.count() if len(table) == TABLE_ROWS else len(table),
     }
@@ -337,3 +338,21 @@ def phase_remove(request: HttpRequest, measure_id: int, phase_id: int) -> HttpRe
             request, f"The phase from {when} was removed; its points join the one before."
         )
     return redirect("measure_detail", measure_id=measure.pk)
+
+
+@login_required
+@require_GET
+def failed_work(request: HttpRequest) -> HttpResponse:
+    """Background work that failed after its retries, for the academy's admins: charts
+    that could not be updated, and episode files that could not be loaded."""
+    from pathways.models import EpisodeUpload
+
+    require_academy_admin(request.user)
+    uploads = EpisodeUpload.objects.filter(status=EpisodeUpload.Status.FAILED).select_related(
+        "pathway__host"
+    )
+    context = {
+        "charts": services.failed_charts(),
+        "uploads": uploads.order_by("-status_changed_at"),
+    }
+    return render(request, "measures/failed_work.html", context)

@@ -24,9 +24,10 @@ PASSWORD = "correct-horse-battery"
 
 def pytest_configure(config):
     # Each test process (xdist worker) sends to and consumes its own queue, set before the
-    # app first builds its queues, so parallel live workers never take each other's tasks.
+    # app first builds its queues, so parallel live workers never take each other's tasks
+    # (nor those of another run sharing the Redis: hence the process id).
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    celery_app.conf.task_default_queue = f"fca-test-{worker}"
+    celery_app.conf.task_default_queue = f"fca-test-{worker}-{os.getpid()}"
 
 
 def pytest_collection_modifyitems(config, items):

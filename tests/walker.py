@@ -141,6 +141,7 @@ RULES = {
     "coach_pair": {"POST": "academy"},
     "coach_resend": {"POST": "academy"},
     "programme": {"GET": "academy"},
+    "failed_work": {"GET": "academy"},
     "library_list": {"GET": "signed_in"},
     "library_detail": {"GET": "signed_in"},
     "library_copy": {"POST": "signed_in"},  # into a room the person coaches, or a 400
