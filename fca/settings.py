@@ -7,8 +7,10 @@ Every variable is listed in the README.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import plotly
@@ -159,6 +161,69 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day, in seconds
+
+
+def env_sso_providers() -> dict[str, dict]:
+    """Single sign-on providers (OpenID Connect), one per key named in FCA_SSO_PROVIDERS,
+    each from its own FCA_SSO_<KEY>_* variables. Every value is checked here, so a typo
+    stops the app starting rather than breaking sign-in for a whole trust later."""
+    providers = {}
+    for raw_key in env_list("FCA_SSO_PROVIDERS"):
+        key = raw_key.lower()
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,29}", key):
+            raise ImproperlyConfigured(
+                f"FCA_SSO_PROVIDERS: {raw_key!r} is not a provider key: use letters and "
+                "digits only, starting with a letter (such as nhsmail or rf4)"
+            )
+        if key in providers:
+            raise ImproperlyConfigured(f"FCA_SSO_PROVIDERS names {raw_key!r} twice")
+        prefix = f"FCA_SSO_{key.upper()}_"
+        values = {}
+        for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "LABEL", "ORGANISATIONS"):
+            values[name] = env_str(prefix + name)
+            if not values[name]:
+                raise ImproperlyConfigured(f"{prefix}{name} must be set (FCA_SSO_PROVIDERS)")
+        issuer = urlsplit(values["ISSUER"])
+        loopback = issuer.hostname in {"127.0.0.1", "localhost", "::1"}
+        if (
+            issuer.scheme not in {"https", "http"}
+            or not issuer.hostname
+            or issuer.query
+            or issuer.fragment
+            or (issuer.scheme == "http" and (PRODUCTION or not loopback))
+        ):
+            raise ImproperlyConfigured(
+                f"{prefix}ISSUER must be the provider's https:// issuer address, with no "
+                f"query, not {values['ISSUER']!r}"
+            )
+        organisations = [code.upper() for code in env_list(prefix + "ORGANISATIONS")]
+        if organisations != ["*"] and not all(
+            re.fullmatch(r"[A-Z0-9]{3,10}", code) for code in organisations
+        ):
+            raise ImproperlyConfigured(
+                f"{prefix}ORGANISATIONS must be ODS codes separated by commas (such as "
+                f"RXN,RYS), or * for every organisation, not {values['ORGANISATIONS']!r}"
+            )
+        domains = [domain.lower() for domain in env_list(prefix + "EMAIL_DOMAINS")]
+        for domain in domains:
+            if not re.fullmatch(r"([a-z0-9-]+\.)+[a-z]{2,}", domain):
+                raise ImproperlyConfigured(
+                    f"{prefix}EMAIL_DOMAINS: {domain!r} is not an email domain (such as "
+                    "nhs.net, with no @)"
+                )
+        providers[key] = {
+            "issuer": values["ISSUER"],
+            "client_id": values["CLIENT_ID"],
+            "client_secret": values["CLIENT_SECRET"],
+            "label": values["LABEL"],
+            "organisations": organisations,
+            "email_domains": domains,
+        }
+    return providers
+
+
+# Single sign-on with OpenID Connect: see the README's "Single sign-on" section.
+FCA_SSO_PROVIDERS = env_sso_providers()
 
 # Sign-in throttling: by the pair of account and address, never the address alone, since a
 # whole hospital can share one public IP. Stored in the database: sign-in never needs Redis.

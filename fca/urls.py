@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fca import academy_views, views
+from fca import academy_views, sso_views, views
 from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
 
 accounts = [
@@ -16,6 +16,8 @@ accounts = [
     ),
     path("sign-out/", views.sign_out, name="logout"),
     path("email-link/", views.email_link, name="email_link"),
+    path("sso/<str:provider>/", sso_views.sso_start, name="sso_start"),
+    path("sso/<str:provider>/callback/", sso_views.sso_callback, name="sso_callback"),
     path("email-link/<str:link>/", views.email_link_sign_in, name="email_link_sign_in"),
     path(
         "password/reset/",

@@ -97,6 +97,9 @@ RULES = {
     "accept_invitation": {"GET": "public", "POST": "public"},
     "email_link": {"GET": "public", "POST": "public"},
     "email_link_sign_in": {"GET": "public", "POST": "public"},
+    # No provider is configured in the walk: both answer a page saying so (400), to anyone.
+    "sso_start": {"GET": "public"},
+    "sso_callback": {"GET": "public"},
     "score_session": {"GET": "public", "POST": "public"},
     "session_detail": {"GET": "room_read"},
     "session_finish": {"POST": "room_manage"},
@@ -236,6 +239,7 @@ def ids_for(cast) -> dict:
         "ticket": scoring_ticket(session),
         "screen": screen_ticket(session),
         "link": "not-a-real-link",
+        "provider": "nhsmail",
         "action_id": cast.room.actions.create(what="Audit the lists", owner=cast.dana).pk,
         "token_id": create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)[
             0
