@@ -408,3 +408,36 @@ class ApiRateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} at minute {self.window}: {self.count}"
+
+
+class TwoFactorDevice(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238), made only once they have confirmed it
+    with a code. ``last_step`` refuses a code used before; ``failures`` and ``locked_until``
+    throttle wrong codes as django-axes throttles wrong passwords."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=64)  # base32, as authenticator apps take it
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    last_step = models.BigIntegerField(default=0)  # 30-second steps since the epoch
+    failures = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Two-factor sign-in of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for when the phone is not to hand: stored as a SHA-256 hash (each
+    code holds about 80 random bits, so a slow hash adds nothing)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user}{' (used)' if self.used_at else ''}"

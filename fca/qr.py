@@ -6,11 +6,11 @@ import segno
 from django.utils.safestring import SafeString, mark_safe
 
 
-def qr_svg(url: str, *, scale: int = 5) -> SafeString:
+def qr_svg(url: str, *, scale: int = 5, title: str = "QR code for the scoring link") -> SafeString:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(
         buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, svgclass="app-qr",
-        title="QR code for the scoring link", border=2,
+        title=title, border=2,
     )  # fmt: skip
     # segno writes only its own markup and the escaped title: safe to place in the page.
     svg = buffer.getvalue().decode().replace("<svg ", '<svg role="img" ', 1)

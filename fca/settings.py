@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "fca.middleware.NoStoreForSignedIn",
+    "fca.middleware.SessionLimits",
     # Last, as django-axes asks: it turns a locked-out sign-in into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -236,6 +237,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+
+# Two-factor sign-in (fca/twofactor.py) for QI leads and academy admins signing in locally;
+# on by default everywhere, so the demo and the tests go the way production does.
+FCA_REQUIRE_TWO_FACTOR = env_bool("FCA_REQUIRE_TWO_FACTOR", True)
+# Sessions end after this long idle, or this long in all (fca/middleware.py SessionLimits);
+# "shared computer" at sign-in shortens both, and the cookie ends with the browser.
+FCA_SESSION_IDLE_MINUTES = env_int("FCA_SESSION_IDLE_MINUTES", 30)
+FCA_SESSION_MAX_HOURS = env_int("FCA_SESSION_MAX_HOURS", 12)
+FCA_SHARED_SESSION_IDLE_MINUTES = env_int("FCA_SHARED_SESSION_IDLE_MINUTES", 10)
+FCA_SHARED_SESSION_MAX_HOURS = env_int("FCA_SHARED_SESSION_MAX_HOURS", 2)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -408,7 +419,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "fca.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_AGE = FCA_SESSION_MAX_HOURS * 60 * 60
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -3,17 +3,20 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fca import academy_views, sso_views, views
-from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
+from fca import academy_views, sso_views, twofactor_views, views
+from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm
 
 accounts = [
+    path("sign-in/", twofactor_views.SignInView.as_view(), name="login"),
+    path("two-factor/", twofactor_views.two_factor_account, name="two_factor_account"),
+    path("two-factor/code/", twofactor_views.two_factor_code, name="two_factor_code"),
+    path("two-factor/set-up/", twofactor_views.two_factor_setup, name="two_factor_setup"),
     path(
-        "sign-in/",
-        auth_views.LoginView.as_view(
-            authentication_form=SignInForm, redirect_authenticated_user=True
-        ),
-        name="login",
+        "two-factor/recovery-codes/",
+        twofactor_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
     ),
+    path("two-factor/change/", twofactor_views.two_factor_change, name="two_factor_change"),
     path("sign-out/", views.sign_out, name="logout"),
     path("email-link/", views.email_link, name="email_link"),
     path("sso/<str:provider>/", sso_views.sso_start, name="sso_start"),
@@ -74,6 +77,7 @@ academy = [
     path("coaches/<int:coach_id>/pair/", academy_views.coach_pair, name="coach_pair"),
     path("coaches/<int:coach_id>/resend/", academy_views.coach_resend, name="coach_resend"),
     path("programme/", academy_views.programme, name="programme"),
+    path("two-factor-reset/", twofactor_views.two_factor_reset, name="two_factor_reset"),
     path("programme.csv", academy_views.programme_csv, name="programme_csv"),
 ]
 

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.db import connection
@@ -18,7 +18,10 @@ from fca.forms import EmailLinkForm, IntegrationTokenForm, NHSSetPasswordForm, T
 from fca.glossary import TERMS
 from fca.invitations import invited_user, sign_in_token, user_for_sign_in
 from fca.models import ApiToken, Organisation, OrganisationMembership, User
+from fca.twofactor_views import sign_in_or_ask_for_code
 from pathways.models import Pathway
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @login_required
@@ -121,13 +124,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     form = NHSSetPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
-        login(request, person, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome. Your password is set.")
         # Straight into their room when they have one (a coach the academy has paired).
         rooms = list(person.room_memberships.values_list("room", flat=True)[:2])
-        if len(rooms) == 1:
-            return redirect("room_detail", room_id=rooms[0])
-        return redirect("home")
+        next_url = reverse("room_detail", args=[rooms[0]]) if len(rooms) == 1 else reverse("home")
+        return sign_in_or_ask_for_code(request, person, backend=MODEL_BACKEND, next_url=next_url)
     return render(request, "registration/accept_invitation.html", {"form": form, "person": person})
 
 
@@ -170,6 +171,7 @@ def email_link_sign_in(request: HttpRequest, link: str) -> HttpResponse:
     if person is None:
         return render(request, "registration/email_link_expired.html")
     if request.method == "POST":
-        login(request, person, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("home")
+        return sign_in_or_ask_for_code(
+            request, person, backend=MODEL_BACKEND, next_url=reverse("home")
+        )
     return render(request, "registration/email_link_confirm.html", {"person": person})

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from bigrooms.models import BigRoom, RoomMembership
+from fca import twofactor
 from fca.celery import app as celery_app
 from fca.models import Organisation, OrganisationMembership, User
 from measures.models import Measure
@@ -85,6 +86,19 @@ class Cast:
         }
 
 
+def enter_demo_code(client, user: User):
+    """The code step of two-factor sign-in in the test client, with the demo's known key:
+    the next code not yet used (the step after, when this one's is spent)."""
+    from django.urls import reverse
+
+    device = twofactor.device_for(user)
+    code = twofactor.demo_code(after_step=device.last_step)
+    if code is None:
+        time.sleep(twofactor.STEP_SECONDS - time.time() % twofactor.STEP_SECONDS + 0.1)
+        code = twofactor.demo_code(after_step=device.last_step)
+    return client.post(reverse("two_factor_code"), {"code": code})
+
+
 def make_user(email: str, name: str, **fields) -> User:
     return User.objects.create_user(email, PASSWORD, full_name=name, **fields)
 
@@ -109,6 +123,8 @@ def cast(db) -> Cast:
     OrganisationMembership.objects.create(user=quinn, organisation=north, role="qi_lead")
     OrganisationMembership.objects.create(user=vera, organisation=north, role="viewer")
     OrganisationMembership.objects.create(user=charlie, organisation=south, role="staff")
+    for user in (quinn, ada):  # two-factor sign-in: the known demo key (fca.twofactor)
+        twofactor.demo_device(user)
     room = BigRoom.objects.create(name="Hip fracture big room", host=north)
     other_room = BigRoom.objects.create(name="Frailty big room", host=south)
     RoomMembership.objects.create(room=room, user=alice, role="clinical_coach")
@@ -261,11 +277,29 @@ class AccessiblePage:
         self.check()
 
     def sign_in(self, email: str, next_path: str = "/", password: str = PASSWORD) -> None:
-        """Through the sign-in page, as a person does, then on to ``next_path``."""
+        """Through the sign-in page, as a person does, then on to ``next_path``; a QI lead
+        or academy admin enters a code from the known demo key (fca.twofactor)."""
+        person = User.objects.filter(email__iexact=email).first()
+        needs_key = person is not None and twofactor.required_for(person)
+        if needs_key and twofactor.device_for(person) is None:
+            twofactor.demo_device(person)
         self.goto(f"/account/sign-in/?next={next_path}")
         self.page.get_by_label("Email address").fill(email)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
+        self.check()
+        if "/account/two-factor/code/" in self.page.url:
+            self.enter_code(email)
+
+    def enter_code(self, email: str) -> None:
+        """Two-factor sign-in's code step, with the known demo key (fca.twofactor)."""
+        device = twofactor.device_for(User.objects.get(email__iexact=email))
+        code = twofactor.demo_code(after_step=device.last_step)
+        if code is None:  # this step's and the next's codes are used: wait for the next
+            time.sleep(twofactor.STEP_SECONDS - time.time() % twofactor.STEP_SECONDS + 0.1)
+            code = twofactor.demo_code(after_step=device.last_step)
+        self.page.get_by_label("Security code").fill(code)
+        self.page.get_by_role("button", name="Continue").click()
         self.check()
 
     def check(self) -> None:

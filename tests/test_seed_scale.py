@@ -19,6 +19,7 @@ from bigrooms.models import (
 )
 from fca.models import Organisation, OrganisationMembership, User
 from measures.models import ChartResult, DataPoint, Measure
+from tests.conftest import enter_demo_code
 
 SMALL = {"organisations": 2, "rooms": 3, "sessions": 6, "measures": 3, "points": 20}
 PASSWORD = "a-seeded-password"
@@ -96,10 +97,12 @@ def test_each_organisations_qi_lead_can_sign_in_with_the_password(client, db):
         assert re.fullmatch(r"qi-lead-\d+@seed\.example", email)
         assert email in output
         response = client.post(reverse("login"), {"username": email, "password": PASSWORD})
-        assert response.status_code == 302, f"{email} could not sign in"
+        assert response["Location"] == reverse("two_factor_code"), f"{email} could not sign in"
+        assert enter_demo_code(client, membership.user)["Location"] == "/"
         assert client.get("/").status_code == 200
         client.post(reverse("logout"))
     assert f"password for all: {PASSWORD}" in output
+    assert "two-factor key for all: FCAB IGRO OMSD EMOS ECRE T234" in output
 
 
 def test_a_second_run_is_refused_without_force(db):

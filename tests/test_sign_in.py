@@ -3,7 +3,7 @@ import re
 from django.core import mail
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enter_demo_code
 
 
 def _sign_in(client, email, password, ip="10.0.0.1"):
@@ -12,6 +12,8 @@ def _sign_in(client, email, password, ip="10.0.0.1"):
 
 def test_it_signs_in_by_email_and_shows_the_persons_organisation_and_role(client, cast):
     response = _sign_in(client, "Quinn@North.nhs.uk", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == reverse("two_factor_code")
+    response = enter_demo_code(client, cast.quinn)  # a QI lead: two-factor sign-in
     assert response.status_code == 302 and response["Location"] == "/"
     page = client.get("/").content.decode()
     assert "Quinn Quayle" in page

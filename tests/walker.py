@@ -79,6 +79,14 @@ RULES = {
     "glossary": {"GET": "signed_in"},
     "password_change": {"GET": "signed_in", "POST": "signed_in"},
     "password_change_done": {"GET": "signed_in"},
+    # Two-factor sign-in: the code step answers anyone (without a password step first it
+    # leads back to sign-in); the rest are the signed-in person's own; resets are admins'.
+    "two_factor_code": {"GET": "public", "POST": "public"},
+    "two_factor_setup": {"GET": "signed_in", "POST": "signed_in"},
+    "two_factor_account": {"GET": "signed_in"},
+    "two_factor_recovery_codes": {"POST": "signed_in"},
+    "two_factor_change": {"POST": "signed_in"},
+    "two_factor_reset": {"GET": "academy", "POST": "academy"},
     "room_detail": {"GET": "room_read"},
     "measure_create": {"GET": "room_manage", "POST": "room_manage"},
     "measure_detail": {"GET": "room_read"},

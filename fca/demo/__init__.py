@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bigrooms.models import BigRoom, RoomMembership
+from fca import twofactor
 from fca.models import Organisation, OrganisationMembership, User
 from measures.models import Measure
 from measures.services import save_data_points
@@ -75,13 +76,15 @@ def _person(email: str, name: str, **fields) -> User:
 
 def load_demo() -> None:
     with transaction.atomic():
-        _person(*ACADEMY_ADMIN, is_academy_admin=True)
+        # Two-factor sign-in for the admin and the QI leads, with the demo's known key.
+        twofactor.demo_device(_person(*ACADEMY_ADMIN, is_academy_admin=True))
         for trust in TRUSTS:
             organisation, _ = Organisation.objects.get_or_create(
                 ods_code=trust["ods_code"],
                 defaults={"name": trust["name"], "kind": Organisation.Kind.ACUTE_TRUST},
             )
             people = {role: _person(*who) for role, who in trust["people"].items()}
+            twofactor.demo_device(people["qi_lead"])
             for role, user in people.items():
                 OrganisationMembership.objects.get_or_create(
                     user=user,

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from fca import twofactor
 from fca.demo import DEMO_PASSWORD, demo_sign_ins, load_demo
 
 
@@ -15,3 +16,8 @@ class Command(BaseCommand):
         for role, email, organisation in demo_sign_ins():
             self.stdout.write(f"  {role:<14} {email:<28} {organisation}")
         self.stdout.write(f"  password for all: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "  QI leads and the academy admin also enter a two-factor code: add the key "
+            f"{twofactor.grouped(twofactor.DEMO_SECRET)} to an authenticator app, or run "
+            "`manage.py demo_code` for the code of the moment"
+        )

@@ -39,6 +39,7 @@ from bigrooms.models import (
     StageChange,
     StatusChange,
 )
+from fca import twofactor
 from fca.dates import week_start
 from fca.models import Organisation, OrganisationMembership, User
 from measures.models import Annotation, ChartResult, DataPoint, Measure, Phase
@@ -213,6 +214,10 @@ class Command(BaseCommand):
         for email, organisation in seeder.qi_leads:
             self.stdout.write(f"  {email:<32}{organisation}")
         self.stdout.write(f"  password for all: {password}")
+        self.stdout.write(
+            f"  two-factor key for all: {twofactor.grouped(twofactor.DEMO_SECRET)} "
+            "(or `manage.py demo_code`)"
+        )
 
 
 def first_free_number() -> int:
@@ -284,6 +289,8 @@ class Seeder:
             + [OrganisationMembership(user=u, organisation=org, role=roles.STAFF) for u in pool]
         )
         self.counts["users"] += 1 + len(pool)
+        # Two-factor sign-in, as QI leads must: the demo's known key (see the report).
+        twofactor.demo_device(User.objects.get(email=lead.email))
         return lead, pool
 
     def meeting_days(self, weekday: int, status: str) -> list[date]:
