@@ -319,8 +319,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing happens after a save has committed: fail fast when Redis is away and let the
 # sweep catch up, rather than hold the person's request.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# max_retries 0: one refused connection fails the publish at once; otherwise kombu retries
+# it for the whole connection timeout, 2 s added to every save while Redis is away. (The
+# worker and beat reconnect by their own retry settings.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
 CELERY_TIMEZONE = TIME_ZONE
+# Deployments (or test runs) sharing one Redis each keep to their own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("FCA_CELERY_QUEUE", "celery")
 # Deployments (or test runs) sharing one Redis each keep to their own queue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("FCA_CELERY_QUEUE", "celery")
 STALE_SWEEP_SECONDS = env_int("FCA_STALE_SWEEP_SECONDS", 300)

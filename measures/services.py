@@ -313,7 +313,7 @@ FAILED_RETRY_AFTER = timedelta(hours=1)
 def _failure_reason(error: Exception) -> str:
     """What went wrong, in words for the room's coaches: never the exception's text."""
     if isinstance(error, OperationalError | InterfaceError):
-        return "The database could not be reached while the chart was being worked out."
+        return "The database was unavailable, or refused to store the chart."
     return (
         "An unexpected error stopped the chart being worked out. The details are in the "
         "worker's log for the app's administrators."
@@ -365,20 +365,24 @@ def failed_charts():
     )
 
 
-def enqueue_stale_charts() -> int:
-    """Send a recompute for every measure whose chart is missing or older than its data.
-
-    The periodic sweep: whatever was saved while Redis or the worker was away. A version
-    whose recompute failed after its retries waits FAILED_RETRY_AFTER."""
-    from measures.tasks import recompute_chart as task
-
+def charts_to_sweep():
+    """Measures whose chart is missing or older than their data, but for a version whose
+    recompute failed after its retries: that waits FAILED_RETRY_AFTER."""
     recently_failed = Q(
         chart__failed_version__gte=F("data_version"),
         chart__failed_at__gt=timezone.now() - FAILED_RETRY_AFTER,
     )
+    return Measure.objects.stale().exclude(recently_failed)
+
+
+def enqueue_stale_charts() -> int:
+    """Send a recompute for every measure ``charts_to_sweep`` names.
+
+    The periodic sweep: whatever was saved while Redis or the worker was away."""
+    from measures.tasks import recompute_chart as task
+
     sent = 0
-    stale = Measure.objects.stale().exclude(recently_failed)
-    for measure_id in stale.values_list("pk", flat=True).iterator():
+    for measure_id in charts_to_sweep().values_list("pk", flat=True).iterator():
         try:
             task.apply_async(args=(measure_id,), retry=False)
         except Exception:
