@@ -330,8 +330,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 # Deployments (or test runs) sharing one Redis each keep to their own queue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("FCA_CELERY_QUEUE", "celery")
-# Deployments (or test runs) sharing one Redis each keep to their own queue.
-CELERY_TASK_DEFAULT_QUEUE = env_str("FCA_CELERY_QUEUE", "celery")
 STALE_SWEEP_SECONDS = env_int("FCA_STALE_SWEEP_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-charts": {
