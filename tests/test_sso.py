@@ -131,9 +131,6 @@ def signed_in_email(live_server, session) -> str | None:
     return f"{user.email} via {store.get(sso.SIGNED_IN_WITH)}" if user else None
 
 
-pytestmark = pytest.mark.oidc
-
-
 # --- The sign-in page -------------------------------------------------------------------
 
 
@@ -161,6 +158,7 @@ def test_the_sign_in_page_has_a_button_for_each_provider_above_the_password_form
 # --- Signing in -------------------------------------------------------------------------
 
 
+@pytest.mark.oidc
 def test_a_person_signs_in_with_the_provider_and_lands_on_the_home_page(live_server, idp, cast):
     session, landed = sign_in_with_provider(live_server, "alice")
     assert landed.status_code == 200
@@ -171,6 +169,16 @@ def test_a_person_signs_in_with_the_provider_and_lands_on_the_home_page(live_ser
     assert (signed_in.actor, signed_in.details["via"]) == (cast.alice, "sso_callback")
 
 
+@pytest.mark.oidc
+def test_a_qi_lead_is_not_asked_for_the_apps_own_second_factor(live_server, idp, cast):
+    # Their provider asks for its own: the two-factor sign-in reads fca_signed_in_with.
+    idp.set_accounts(quinn={"email": "quinn@north.nhs.uk", "email_verified": True})
+    session, landed = sign_in_with_provider(live_server, "quinn")
+    assert landed.url == live_server.url + "/"
+    assert signed_in_email(live_server, session) == "quinn@north.nhs.uk via sso:testidp"
+
+
+@pytest.mark.oidc
 def test_it_lands_on_the_page_asked_for_and_never_off_the_site(live_server, idp, cast):
     _, landed = sign_in_with_provider(live_server, "alice", next_path="/glossary/")
     assert landed.url == live_server.url + "/glossary/"
@@ -178,6 +186,7 @@ def test_it_lands_on_the_page_asked_for_and_never_off_the_site(live_server, idp,
     assert landed.url == live_server.url + "/"
 
 
+@pytest.mark.oidc
 def test_the_email_is_matched_in_any_case(live_server, idp, cast):
     idp.set_accounts(alice={"email": "Alice@North.NHS.uk", "email_verified": True})
     session, landed = sign_in_with_provider(live_server, "alice")
@@ -194,6 +203,7 @@ def refusal(live_server, login: str, **kwargs):
     return page
 
 
+@pytest.mark.oidc
 def test_someone_without_an_account_is_told_to_ask_for_an_invitation(live_server, idp, cast):
     idp.set_accounts(erin={"email": "erin@north.nhs.uk", "email_verified": True})
     page = refusal(live_server, "erin")
@@ -206,6 +216,7 @@ def test_someone_without_an_account_is_told_to_ask_for_an_invitation(live_server
     assert event.details == {"provider": "testidp", "reason": "no_account"}
 
 
+@pytest.mark.oidc
 def test_an_email_the_provider_has_not_verified_is_refused(live_server, idp, cast):
     idp.set_accounts(alice={"email": "alice@north.nhs.uk", "email_verified": False})
     page = refusal(live_server, "alice")
@@ -214,6 +225,7 @@ def test_an_email_the_provider_has_not_verified_is_refused(live_server, idp, cas
     assert AuditEvent.objects.get(action="sign_in.sso").details["reason"] == "email_unverified"
 
 
+@pytest.mark.oidc
 def test_without_email_verified_the_email_is_trusted_only_in_the_providers_domains(
     live_server, idp, cast, settings
 ):
@@ -230,6 +242,7 @@ def test_without_email_verified_the_email_is_trusted_only_in_the_providers_domai
     assert refusal(live_server, "alice").status_code == 403
 
 
+@pytest.mark.oidc
 def test_a_switched_off_account_is_refused(live_server, idp, cast):
     cast.alice.is_active = False
     cast.alice.save(update_fields=["is_active"])
@@ -238,6 +251,7 @@ def test_a_switched_off_account_is_refused(live_server, idp, cast):
     assert "Your account is switched off" in page.text
 
 
+@pytest.mark.oidc
 def test_a_trusts_provider_signs_in_only_its_own_organisations_people(
     live_server, idp, cast, settings
 ):
@@ -251,6 +265,7 @@ def test_a_trusts_provider_signs_in_only_its_own_organisations_people(
     assert signed_in_email(live_server, session) == "charlie@south.nhs.uk via sso:trust"
 
 
+@pytest.mark.oidc
 def test_a_tampered_state_is_refused_and_the_genuine_one_still_works(live_server, idp, cast):
     session = requests.Session()
     at_provider = session.get(live_server.url + "/account/sso/testidp/", timeout=10)
@@ -276,6 +291,7 @@ def test_a_tampered_state_is_refused_and_the_genuine_one_still_works(live_server
     assert "This sign-in could not be completed" in replayed.text
 
 
+@pytest.mark.oidc
 def test_cancelling_at_the_provider_says_nothing_changed(live_server, idp, cast):
     session = requests.Session()
     at_provider = session.get(live_server.url + "/account/sso/testidp/", timeout=10)
@@ -287,6 +303,7 @@ def test_cancelling_at_the_provider_says_nothing_changed(live_server, idp, cast)
     assert AuditEvent.objects.get(action="sign_in.sso").details["reason"] == "cancelled"
 
 
+@pytest.mark.oidc
 def test_an_id_token_signed_with_another_key_is_refused(live_server, idp, cast):
     """The app checks the signature: with the provider's key id mapped to another key in
     the app's cached key set, the provider's real token fails."""
@@ -325,6 +342,7 @@ def test_an_unknown_provider_or_a_callback_without_state_is_explained(client, db
 # --- In the browser -----------------------------------------------------------------------
 
 
+@pytest.mark.oidc
 @pytest.mark.browser
 def test_a_coach_signs_in_with_the_provider_in_the_browser(web, idp, cast):
     page = web.page
