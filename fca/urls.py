@@ -99,7 +99,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema")),
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api_schema", template_name="api/docs.html"
+            )
+        ),
         name="api_docs",
     ),
 ]

@@ -30,8 +30,8 @@ class ChartSerializer(serializers.Serializer):
 
 
 class MeasureSerializer(serializers.ModelSerializer):
-    room = serializers.CharField(source="room.name", default=None)
-    pathway = serializers.CharField(source="pathway.name", default=None)
+    room = serializers.CharField(source="room.name", default=None, allow_null=True)
+    pathway = serializers.CharField(source="pathway.name", default=None, allow_null=True)
     chart = serializers.SerializerMethodField()
 
     class Meta:

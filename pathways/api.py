@@ -44,9 +44,11 @@ class SendSerializer(serializers.Serializer):
 
 class UploadSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    rows = serializers.IntegerField(source="report.rows", default=None)
-    valid = serializers.IntegerField(source="report.valid", default=None)
-    problem_count = serializers.IntegerField(source="report.problem_count", default=None)
+    rows = serializers.IntegerField(source="report.rows", default=None, allow_null=True)
+    valid = serializers.IntegerField(source="report.valid", default=None, allow_null=True)
+    problem_count = serializers.IntegerField(
+        source="report.problem_count", default=None, allow_null=True
+    )
     problems = serializers.ListField(source="report.problems", default=list)
 
     class Meta:
@@ -129,7 +131,9 @@ class PathwayDetailSerializer(PathwaySerializer):
 )
 @api_view(["GET"])
 def pathway_list(request):
-    pathways = Pathway.objects.visible_to(request.user).select_related("host").order_by("name", "pk")
+    pathways = (
+        Pathway.objects.visible_to(request.user).select_related("host").order_by("name", "pk")
+    )
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(pathways, request)
     return paginator.get_paginated_response(PathwaySerializer(page, many=True).data)
@@ -151,7 +155,9 @@ def pathway_detail(request, pathway_id: int):
             "rooms",
             Prefetch(
                 "measures",
-                Measure.objects.select_related("room", "chart").defer("chart__figure").order_by("pk"),
+                Measure.objects.select_related("room", "chart")
+                .defer("chart__figure")
+                .order_by("pk"),
             ),
         )
         .get(pk=pathway.pk)
