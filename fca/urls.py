@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fca import academy_views, sso_views, twofactor_views, views
+from fca import academy_views, audit_views, sso_views, twofactor_views, views
 from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm
 
 accounts = [
@@ -86,6 +86,8 @@ urlpatterns = [
     path("academy/", include(academy)),
     path("health/", views.health, name="health"),
     path("glossary/", views.glossary, name="glossary"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
     path("account/", include(accounts)),
     path("", include("bigrooms.urls")),
     path("", include("measures.urls")),

@@ -62,6 +62,8 @@ KINDS = {
     "room_vote": lambda role: (
         "ok" if role in ROOM_MEMBERS else 403 if role in ROOM_READERS else 404
     ),
+    # The audit log: QI leads (their organisation's) and academy admins (everyone's).
+    "audit": lambda role: "ok" if role in {"quinn", "ada"} else 404,
     # The board pack: the room's coaches and its host's QI leads (BoardPack.may_make).
     "board_pack": lambda role: "ok" if role in ROOM_TEAM else 403 if role in ROOM_READERS else 404,
 }
@@ -159,6 +161,8 @@ RULES = {
     "library_curate": {"POST": "academy"},
     "room_publish": {"GET": "room_manage", "POST": "room_manage"},
     "programme_csv": {"GET": "academy"},
+    "audit_log": {"GET": "audit"},
+    "audit_log_csv": {"GET": "audit"},
     "organisation_dashboard": {"GET": "org_read"},
     "organisation_measures": {"GET": "org_read"},
     "organisation_measures_csv": {"GET": "org_read"},
