@@ -204,22 +204,6 @@ class ApiToken(models.Model):
         return self.kind == self.Kind.INTEGRATION or self.user.is_active
 
 
-class ApiTokenUse(models.Model):
-    """Every request made with a token: when, what, and from where."""
-
-    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="uses")
-    at = models.DateTimeField(auto_now_add=True)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=300)
-    ip_address = models.GenericIPAddressField(null=True)
-
-    class Meta:
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return f"{self.token} {self.method} {self.path} at {self.at}"
-
-
 # --- The academy: cohorts of coaches, their taught days, their enrolment -------------------
 
 
