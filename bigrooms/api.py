@@ -7,6 +7,7 @@ from django.db.models import Avg, Count, F, Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -16,14 +17,20 @@ from bigrooms.models import (
     Action,
     Attendance,
     BigRoom,
+    ChangeIdea,
+    Driver,
+    GlobalAim,
     PDSATask,
     RoomMembership,
     Session,
+    SpecificAim,
+    Theme,
 )
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
     get_organisation_for_user,
+    get_pdsa_task_for_user,
     get_room_part_for_user,
     get_session_for_user,
 )
@@ -376,6 +383,42 @@ def session_log(request, room_id: int):
     return Response(body, status=status.HTTP_201_CREATED)
 
 
+class ScoresIn(serializers.Serializer):
+    scores = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=10), allow_empty=False,
+        max_length=500, help_text="Anonymous scores of the meeting, 0 to 10",
+    )  # fmt: skip
+
+
+class ScoresOut(serializers.Serializer):
+    scores = serializers.ListField(child=serializers.IntegerField())
+    mean_score = serializers.FloatField(allow_null=True)
+
+
+@extend_schema(
+    summary="Add a round of anonymous evaluation scores to a session",
+    description="For its coaches and whoever held one of its roles. All are saved, or none; "
+    "a session takes no more scores than its team and guests.",
+    request=ScoresIn,
+    responses=responses({201: ScoresOut}, 400, 403),
+    tags=["sessions"],
+)
+@api_view(["POST"])
+def session_scores(request, session_id: int):
+    session, access = get_session_for_user(request.user, session_id)
+    if not session.writable_by(request.user, access):
+        raise PermissionDenied("Only the room's coaches and the session's role holders")
+    data = ScoresIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        services.add_scores(session=session, scores=data.validated_data["scores"])
+    except ValueError as error:
+        return Response({"scores": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+    scores = sorted(session.evaluations.values_list("score", flat=True))
+    body = {"scores": scores, "mean_score": sum(scores) / len(scores)}
+    return Response(ScoresOut(body).data, status=status.HTTP_201_CREATED)
+
+
 # --- Actions -------------------------------------------------------------------------------
 
 
@@ -433,9 +476,7 @@ def my_actions(request):
     return _page(request, _actions_in_order(actions), ActionSerializer)
 
 
-@extend_schema(
-    summary="An action", responses=responses({200: ActionSerializer}), tags=["actions"]
-)
+@extend_schema(summary="An action", responses=responses({200: ActionSerializer}), tags=["actions"])
 @api_view(["GET"])
 def action_detail(request, action_id: int):
     action, _ = get_room_part_for_user(request.user, Action, action_id)
@@ -488,12 +529,11 @@ def action_change(request, action_id: int):
     data = ActionChangeIn(data=request.data)
     data.is_valid(raise_exception=True)
     changes = data.validated_data
-    if any(name in changes for name in ActionChangeIn.COACHES_ONLY):
-        if not action.room.access_for(request.user).can_manage:
-            return Response(
-                {"detail": "Only a coach of the room can change what an action is or who owns it"},
-                status=status.HTTP_403_FORBIDDEN,
-            )
+    owners_change = any(name in changes for name in ActionChangeIn.COACHES_ONLY)
+    if owners_change and not action.room.access_for(request.user).can_manage:
+        raise PermissionDenied(
+            "Only a coach of the room can change what an action is or who owns it"
+        )
     try:
         action = services.change_action(action=action, changes=changes)
     except services.SessionError as error:
@@ -574,6 +614,80 @@ def pdsa_list(request, room_id: int):
 def pdsa_detail(request, pdsa_id: int):
     pdsa, _ = get_room_part_for_user(request.user, PDSA, pdsa_id)
     return Response(PDSASerializer(PDSAS.get(pk=pdsa.pk)).data)
+
+
+@extend_schema(
+    summary="Tick off a PDSA cycle's task (its owner or a coach)",
+    request=None,
+    responses=responses({200: TaskSerializer}, 403),
+    tags=["pdsas"],
+)
+@api_view(["POST"])
+def pdsa_task_done(request, task_id: int):
+    task = get_pdsa_task_for_user(request.user, task_id)
+    services.finish_pdsa_task(task=task)
+    return Response(TaskSerializer(PDSATask.objects.select_related("owner").get(pk=task.pk)).data)
+
+
+# --- The room's improvement work: aims, themes, the driver diagram, change ideas ----------
+
+
+class ThemeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Theme
+        fields = ["id", "title", "description", "source"]
+
+
+class GlobalAimSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GlobalAim
+        fields = ["statement", "where", "looks_like", "why", "theme_id", "updated_at"]
+
+
+class SpecificAimSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpecificAim
+        fields = ["id", "what", "measure_id", "target", "target_on", "theme_id"]
+
+
+class DriverSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Driver
+        fields = ["id", "title", "parent_id", "position"]
+
+
+class ChangeIdeaSerializer(serializers.ModelSerializer):
+    drivers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = ChangeIdea
+        fields = ["id", "title", "description", "drivers"]
+
+
+class ImprovementSerializer(serializers.Serializer):
+    global_aim = GlobalAimSerializer(allow_null=True)
+    specific_aims = SpecificAimSerializer(many=True)
+    themes = ThemeSerializer(many=True)
+    drivers = DriverSerializer(many=True, help_text="Primary drivers have no parent")
+    change_ideas = ChangeIdeaSerializer(many=True)
+
+
+@extend_schema(
+    summary="A big room's improvement work: its aims, themes, driver diagram and change ideas",
+    responses=responses({200: ImprovementSerializer}),
+    tags=["rooms"],
+)
+@api_view(["GET"])
+def room_improvement(request, room_id: int):
+    room, _ = get_big_room_for_user(request.user, room_id)
+    work = {
+        "global_aim": GlobalAim.objects.filter(room=room).first(),
+        "specific_aims": room.specific_aims.order_by("target_on", "pk"),
+        "themes": room.themes.order_by("pk"),
+        "drivers": room.drivers.order_by("position", "pk"),
+        "change_ideas": room.change_ideas.prefetch_related("drivers").order_by("pk"),
+    }
+    return Response(ImprovementSerializer(work).data)
 
 
 # --- An organisation's dashboard -----------------------------------------------------------

@@ -563,6 +563,12 @@ def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
     return evaluation
 
 
+def add_scores(*, session: Session, scores: Sequence[int]) -> list[Evaluation]:
+    """A round of anonymous scores sent at once (by a data system): all saved, or none."""
+    with transaction.atomic():
+        return [add_score(session=session, score=score) for score in scores]
+
+
 def finish_session(*, session: Session, by) -> int:
     """Mark a session finished and email each member a link to its summary: a link, never
     the content, since notes can carry what should not travel by email. Returns how many

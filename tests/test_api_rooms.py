@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bigrooms.models import PDSA, Action, BigRoom, RoomMembership, Session
+from bigrooms.models import PDSA, Action, BigRoom, GlobalAim, RoomMembership, Session
 from fca.tokens import create_token
 from measures.models import Measure
 
@@ -163,7 +163,9 @@ def test_a_second_session_on_a_day_and_an_empty_session_are_refused(cast):
 
 
 def test_only_a_coach_logs_a_session(cast):
-    assert _post(_api(cast.bob), "api_session_log", [cast.room.pk], _session(cast)).status_code == 403
+    assert (
+        _post(_api(cast.bob), "api_session_log", [cast.room.pk], _session(cast)).status_code == 403
+    )
     charlie = _post(_api(cast.charlie), "api_session_log", [cast.room.pk], _session(cast))
     assert charlie.status_code == 404
     assert not Session.objects.exists()
@@ -174,7 +176,11 @@ def test_session_notes_go_only_to_those_who_read_notes(cast):
     session.agenda.create(order=1, title="Patient story", notes="Told")
     url = reverse("api_session_detail", args=[session.pk])
     bob = _api(cast.bob).get(url).json()
-    assert (bob["notes"], bob["patient_story"], bob["agenda"][0]["notes"]) == ("Agreed", "S", "Told")
+    assert (bob["notes"], bob["patient_story"], bob["agenda"][0]["notes"]) == (
+        "Agreed",
+        "S",
+        "Told",
+    )
     ada = _api(cast.ada).get(url).json()  # an academy admin: the room, never its notes
     assert (ada["notes"], ada["patient_story"], ada["agenda"][0]["notes"]) == (None, None, None)
     assert _api(cast.charlie).get(url).status_code == 404
@@ -228,7 +234,9 @@ def test_an_owner_moves_their_action_on_and_a_coach_reassigns_it(cast):
                  {"owner_id": cast.bob.pk}).status_code == 403  # fmt: skip
     alice = _post(_api(cast.alice), "api_action_change", [action.pk], {"owner_id": cast.bob.pk})
     assert alice.json()["owner"] == "Bob Brown"
-    outsider = _post(_api(cast.alice), "api_action_change", [action.pk], {"owner_id": cast.charlie.pk})
+    outsider = _post(
+        _api(cast.alice), "api_action_change", [action.pk], {"owner_id": cast.charlie.pk}
+    )
     assert outsider.status_code == 400
     assert outsider.json() == {"owner": ["its owner is not on the room's team"]}
     bad = _post(_api(cast.alice), "api_action_change", [action.pk], {"status": "finished"})
@@ -237,11 +245,15 @@ def test_an_owner_moves_their_action_on_and_a_coach_reassigns_it(cast):
 
 
 def test_actions_are_listed_by_room_status_and_owner(cast):
-    mine = cast.room.actions.create(what="Audit the lists", owner=cast.dana, due_on=date(2026, 2, 1))
+    mine = cast.room.actions.create(
+        what="Audit the lists", owner=cast.dana, due_on=date(2026, 2, 1)
+    )
     cast.room.actions.create(what="Done already", owner=cast.bob, status="done")
     url = reverse("api_action_list", args=[cast.room.pk])
     assert _api(cast.bob).get(url).json()["count"] == 2
-    assert [a["id"] for a in _api(cast.bob).get(url + "?status=open").json()["results"]] == [mine.pk]
+    assert [a["id"] for a in _api(cast.bob).get(url + "?status=open").json()["results"]] == [
+        mine.pk
+    ]
     assert _api(cast.bob).get(url + "?status=nope").json() == {"status": ["“nope” is not a status"]}
     assert [a["id"] for a in _api(cast.dana).get(reverse("api_my_actions")).json()["results"]] == [
         mine.pk
@@ -292,15 +304,80 @@ def test_pathways_are_read_with_their_steps_and_flow_measures(cast):
     pathway.uploads.create(filename="episodes.csv", status="checked")
     cast.room.pathway = pathway
     cast.room.save()
-    assert [p["name"] for p in _api(cast.bob).get(reverse("api_pathway_list")).json()["results"]] == [
-        "Hip fracture"
-    ]
+    assert [
+        p["name"] for p in _api(cast.bob).get(reverse("api_pathway_list")).json()["results"]
+    ] == ["Hip fracture"]
     detail = _api(cast.bob).get(reverse("api_pathway_detail", args=[pathway.pk])).json()
-    assert detail["steps"] == [{"code": "theatre", "name": "Theatre", "slot": 1, "standard_hours": 36.0}]
+    assert detail["steps"] == [
+        {"code": "theatre", "name": "Theatre", "slot": 1, "standard_hours": 36.0}
+    ]
     assert [m["id"] for m in detail["flow_measures"]] == [flow.pk]
     assert detail["rooms"] == [cast.room.pk]
     uploads = reverse("api_episode_upload_list", args=[pathway.pk])
     assert _api(cast.dana).get(uploads).json()["results"][0]["filename"] == "episodes.csv"
     assert _api(cast.bob).get(uploads).status_code == 403
     assert _api(cast.charlie).get(uploads).status_code == 404
-    assert _api(cast.charlie).get(reverse("api_pathway_detail", args=[pathway.pk])).status_code == 404
+    assert (
+        _api(cast.charlie).get(reverse("api_pathway_detail", args=[pathway.pk])).status_code == 404
+    )
+
+
+def test_a_pdsa_task_is_ticked_off_by_its_owner_or_a_coach(cast):
+    idea = cast.room.change_ideas.create(title="Consultant at the front door")
+    pdsa = PDSA.objects.create(room=cast.room, ramp=idea.ramps.create(), number=1,
+                               objective="Try it", starts_on=date(2026, 1, 5))  # fmt: skip
+    task = pdsa.tasks.create(task="Book the room", owner=cast.dana)
+    assert _post(_api(cast.bob), "api_pdsa_task_done", [task.pk], {}).status_code == 403
+    assert _post(_api(cast.charlie), "api_pdsa_task_done", [task.pk], {}).status_code == 404
+    done = _post(_api(cast.dana), "api_pdsa_task_done", [task.pk], {})
+    assert done.json()["done"] is True
+    task.refresh_from_db()
+    assert task.done
+
+
+def test_a_coach_sends_a_round_of_scores_all_or_none(cast):
+    session = cast.room.sessions.create(held_on=date(2026, 1, 6), guests=1)
+    sent = _post(_api(cast.alice), "api_session_scores", [session.pk], {"scores": [7, 9]})
+    assert sent.status_code == 201
+    assert sent.json() == {"scores": [7, 9], "mean_score": 8.0}
+    # The team of three and one guest: four scores at most, so two more of three is too many.
+    too_many = _post(_api(cast.alice), "api_session_scores", [session.pk], {"scores": [5, 6, 7]})
+    assert too_many.status_code == 400
+    assert too_many.json() == {"scores": ["All the scores this meeting can have are in: thank you"]}
+    assert session.evaluations.count() == 2
+    bad = _post(_api(cast.alice), "api_session_scores", [session.pk], {"scores": [11]})
+    assert bad.status_code == 400 and "scores" in bad.json()
+    assert (
+        _post(_api(cast.bob), "api_session_scores", [session.pk], {"scores": [5]}).status_code
+        == 403
+    )
+    assert (
+        _post(_api(cast.charlie), "api_session_scores", [session.pk], {"scores": [5]}).status_code
+        == 404
+    )
+    evaluation = Measure.objects.get(room=cast.room, source="session_evaluation")
+    assert evaluation.points.get().value == 8
+
+
+def test_a_rooms_improvement_work_is_read_whole(cast):
+    room = cast.room
+    theme = room.themes.create(title="Delays at the front door")
+    GlobalAim.objects.create(room=room, theme=theme, where="Front door", looks_like="Seen fast",
+                             why="Safer")  # fmt: skip
+    primary = room.drivers.create(title="Early senior review")
+    secondary = room.drivers.create(title="Rota", parent=primary)
+    idea = room.change_ideas.create(title="Consultant at the front door")
+    idea.drivers.add(secondary)
+    room.specific_aims.create(what="Seen within 14 hours", measure=cast.measure, target=80,
+                              target_on=date(2027, 3, 31))  # fmt: skip
+    body = _api(cast.vera).get(reverse("api_room_improvement", args=[room.pk])).json()
+    assert body["global_aim"]["statement"] == "Front door: Seen fast."
+    assert [(d["title"], d["parent_id"]) for d in body["drivers"]] == [
+        ("Early senior review", None), ("Rota", primary.pk),
+    ]  # fmt: skip
+    assert body["change_ideas"][0]["drivers"] == [secondary.pk]
+    assert body["specific_aims"][0]["measure_id"] == cast.measure.pk
+    assert body["themes"][0]["title"] == "Delays at the front door"
+    assert (
+        _api(cast.charlie).get(reverse("api_room_improvement", args=[room.pk])).status_code == 404
+    )

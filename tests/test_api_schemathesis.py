@@ -64,7 +64,13 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
     idea = room.change_ideas.create(title="Consultant at the front door")
     pdsa = PDSA.objects.create(room=room, ramp=idea.ramps.create(), number=1,
                                objective="Try it", starts_on=date(2026, 1, 5))  # fmt: skip
-    pdsa.tasks.create(task="Book the room", owner=cast.dana)
+    task = pdsa.tasks.create(task="Book the room", owner=cast.dana)
+    primary = room.drivers.create(title="Early senior review")
+    room.drivers.create(title="Rota", parent=primary)
+    idea.drivers.add(primary)
+    room.themes.create(title="Delays at the front door")
+    room.specific_aims.create(what="Seen within 14 hours", measure=cast.measure, target=80,
+                              target_on=date(2027, 3, 31))  # fmt: skip
     upload = pathway.uploads.create(
         filename="episodes.csv", status="checked", report={"rows": 2, "valid": 2},
         file=ContentFile(b"episode_id\n", name="episodes.csv"),
@@ -73,7 +79,7 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
     ids = {
         "room_id": room.pk, "session_id": session.pk, "action_id": action.pk,
         "pdsa_id": pdsa.pk, "measure_id": cast.measure.pk, "pathway_id": pathway.pk,
-        "episode_upload_id": upload.pk, "org_id": cast.north.pk,
+        "episode_upload_id": upload.pk, "org_id": cast.north.pk, "task_id": task.pk,
     }  # fmt: skip
     return {"ids": ids, "headers": {"Authorization": f"Bearer {token}"}}
 
