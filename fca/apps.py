@@ -11,3 +11,9 @@ class FcaConfig(AppConfig):
         from fca import audit
 
         audit.connect()
+        # Every sign-in, however it is made, starts the session's clock (SessionLimits).
+        from django.contrib.auth import user_logged_in
+
+        from fca.middleware import start_clock
+
+        user_logged_in.connect(start_clock, dispatch_uid="session_clock")

@@ -46,11 +46,17 @@ def limits(*, shared: bool) -> tuple[int, int]:
     return settings.FCA_SESSION_IDLE_MINUTES * 60, settings.FCA_SESSION_MAX_HOURS * 3600
 
 
+def start_clock(sender, request, user, **kwargs) -> None:
+    """On user_logged_in: the session's clock starts, whatever signed the person in (the
+    sign-in page, single sign-on, the test client)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNED_IN_AT] = request.session[ACTIVE_AT] = int(time.time())
+
+
 def start_session(request, *, shared: bool) -> None:
-    """Called just after login(): the clock starts; on a shared computer the limits are
+    """Called just after login() by the sign-in pages: on a shared computer the limits are
     shorter and the cookie goes when the browser closes."""
-    now = int(time.time())
-    request.session[SIGNED_IN_AT] = request.session[ACTIVE_AT] = now
+    start_clock(None, request, None)
     request.session[SHARED] = shared
     idle, most = limits(shared=shared)
     request.session.set_expiry(0 if shared else most)
@@ -74,15 +80,17 @@ class SessionLimits:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         session = request.session
-        if SESSION_KEY not in session:
+        user_id = session.get(SESSION_KEY)
+        if user_id is None:
             return None
-        if not request.user.is_authenticated:  # disabled or deleted since signing in
-            disabled = User.objects.filter(pk=session[SESSION_KEY], is_active=False).exists()
+        # Read before request.user, which empties the session of a changed password.
+        if not request.user.is_authenticated:  # disabled, deleted or password changed
+            disabled = User.objects.filter(pk=user_id, is_active=False).exists()
             self._end(request, "disabled" if disabled else "ended")
             return None
         now = int(time.time())
         started, active = session.get(SIGNED_IN_AT), session.get(ACTIVE_AT)
-        if started is None or active is None:  # signed in another way (single sign-on)
+        if started is None or active is None:  # a session from before the clock
             session[SIGNED_IN_AT] = session[ACTIVE_AT] = now
             return None
         shared = session.get(SHARED, False)

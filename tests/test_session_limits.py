@@ -135,6 +135,15 @@ def test_a_disabled_person_is_signed_out_on_the_very_next_request(client, cast):
     assert client.get(reverse("api_measure_list")).status_code in (401, 403)
 
 
+def test_a_password_changed_elsewhere_ends_the_session(client, cast):
+    _sign_in(client, cast.alice.email)
+    cast.alice.set_password("a-brand-new-password")
+    cast.alice.save()
+    response = client.get(_room(cast))
+    assert response["Location"] == f"/account/sign-in/?next={_room(cast)}"
+    assert SESSION_KEY not in client.session
+
+
 def test_signing_out_ends_the_session_on_the_server(client, cast):
     _sign_in(client, cast.alice.email)
     stolen = client.cookies["sessionid"].value
