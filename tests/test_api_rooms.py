@@ -4,7 +4,9 @@ read and written through the same access rules and services as the pages."""
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -381,3 +383,36 @@ def test_a_rooms_improvement_work_is_read_whole(cast):
     assert (
         _api(cast.charlie).get(reverse("api_room_improvement", args=[room.pk])).status_code == 404
     )
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_lists_take_the_same_queries_for_one_item_or_many(cast):
+    client = _api(cast.alice)
+    client.get(reverse("api_room_list"))  # the token's first request starts its rate count
+    urls = [reverse(name, args=[cast.room.pk]) for name in
+            ("api_action_list", "api_pdsa_list", "api_session_list")]  # fmt: skip
+    urls += [reverse("api_room_list"), reverse("api_my_actions")]
+
+    def add(n):
+        idea = cast.room.change_ideas.create(title=f"Idea {n}")
+        pdsa = PDSA.objects.create(room=cast.room, ramp=idea.ramps.create(), number=1,
+                                   objective="Try it", starts_on=date(2026, 1, 5))  # fmt: skip
+        pdsa.tasks.create(task="Book", owner=cast.dana)
+        pdsa.measures.add(cast.measure)
+        pdsa.questions.create(question="Does it work?")
+        cast.room.actions.create(what=f"Action {n}", owner=cast.alice, chaser=cast.bob)
+        cast.room.sessions.create(held_on=date(2026, 1, n))
+        BigRoom.objects.create(name=f"Room {n}", host=cast.north).memberships.create(
+            user=cast.alice
+        )
+
+    add(1)
+    one = [_queries(client, url) for url in urls]
+    for n in range(2, 7):
+        add(n)
+    assert [_queries(client, url) for url in urls] == one
