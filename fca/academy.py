@@ -23,6 +23,7 @@ from django.utils import timezone
 from fca import audit
 from fca.invitations import invitation_token
 from fca.models import Coach, Cohort, Enrolment, Organisation, OrganisationMembership, User
+from fca.numbers import FORMULA, is_formula
 from fca.spreadsheets import SpreadsheetError, read_spreadsheet
 
 COACHING_WEEKS = 8  # sessions logged this recently make a coach "coaching (logged in the app)"
@@ -100,6 +101,13 @@ def read_enrolment(filename: str, data: bytes) -> list[dict]:
                  "organisation": cell(row, "organisation"), "ods_code": cell(row, "ods_code"),
                  "kind": _kind(cell(row, "kind")), "organisation_id": None, "problems": []}  # fmt: skip
         problems = entry["problems"]
+        # A formula Excel never worked out says nothing of the person: name it, alone.
+        formulas = [(key, cell(row, key)) for key in HEADINGS if is_formula(cell(row, key))]
+        if formulas:
+            problems.extend(f"The {COLUMN_WORDS.get(key, 'ODS code')} “{value}” {FORMULA}"
+                            for key, value in formulas)  # fmt: skip
+            read.append(entry)
+            continue
         if not entry["name"]:
             problems.append("Enter the person's name")
         elif len(entry["name"]) > 200:

@@ -1,5 +1,7 @@
 """Writing CSV that is safe to open in a spreadsheet."""
 
+from decimal import Decimal
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -11,5 +13,7 @@ def safe_cell(value) -> str:
         return ""
     if isinstance(value, int | float):
         return f"{value:.15g}"
+    if isinstance(value, Decimal):
+        return str(value)
     text = str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text

@@ -88,36 +88,125 @@ def read_csv(data: bytes) -> Table:
     return Table(rows=rows)
 
 
-def read_xlsx(data: bytes, sheet: str | None = None) -> tuple[Table, list[str]]:
-    """The chosen sheet (the first by default) and the names of all the sheets."""
+UNREADABLE = (
+    "This file could not be read as an Excel workbook (.xlsx): save it again from Excel, or as CSV"
+)
+MAX_PACKING = 200  # a workbook's XML packs 5 to 50 times smaller; a zip bomb's a thousand
+
+
+def zip_problem(archive: zipfile.ZipFile, *, limit: int) -> str | None:
+    """Why a workbook must not be unpacked: too large once unpacked, or packed so tightly it
+    can only be a zip bomb. These are the sizes the zip declares, and zipfile never unpacks
+    more than declared (a zip that lies about a size fails its CRC check)."""
+    members = archive.infolist()
+    if sum(member.file_size for member in members) > limit:
+        return f"The workbook is too large once unpacked (over {limit // 1024 // 1024:,} MB)"
+    for member in members:
+        if member.file_size > 10 * 1024 * 1024 and (
+            member.file_size > MAX_PACKING * max(member.compress_size, 1)
+        ):
+            return (
+                f"The workbook is packed too tightly to be a spreadsheet ({member.filename} "
+                f"swells {member.file_size // max(member.compress_size, 1):,} times when "
+                "unpacked): save it again from Excel, or as CSV"
+            )
+    return None
+
+
+def _unreadable(error: Exception) -> SpreadsheetError:
+    from defusedxml import DefusedXmlException
+
+    while error is not None:  # openpyxl wraps the XML parser's refusal in its own error
+        if isinstance(error, DefusedXmlException):
+            return SpreadsheetError(
+                "The workbook holds XML entity declarations, which Excel never writes, so it "
+                "is not read: save it again from Excel, or as CSV"
+            )
+        error = error.__cause__ or error.__context__
+    return SpreadsheetError(UNREADABLE)
+
+
+def open_workbook(source, *, limit: int = MAX_UNZIPPED):
+    """A workbook (a path or a file) read twice, streamed: once for the results Excel saved
+    beside its formulas, once for the formulas, so a formula with no saved result is told
+    from an empty cell. Returns both; ``sheet_rows`` reads them and closes them."""
     from openpyxl import load_workbook  # defusedxml, installed, guards its XML parsing
 
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
-            raise SpreadsheetError("The workbook is too large once unpacked")
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with zipfile.ZipFile(source) as archive:
+            if problem := zip_problem(archive, limit=limit):
+                raise SpreadsheetError(problem)
+        if hasattr(source, "seek"):
+            source.seek(0)
+        values = load_workbook(source, read_only=True, data_only=True)
+        if hasattr(source, "seek"):
+            source.seek(0)
+        formulas = load_workbook(source, read_only=True, data_only=False)
     except SpreadsheetError:
         raise
-    except Exception:
-        raise SpreadsheetError(
-            "This file could not be read as an Excel workbook (.xlsx): save it again from "
-            "Excel, or as CSV"
-        ) from None
+    except Exception as error:
+        raise _unreadable(error) from None
+    return values, formulas
+
+
+def sheet_rows(values, formulas, sheet: str, *, columns: int = MAX_COLUMNS):
+    """The cells of a sheet, row by row, at most ``columns`` of them (a sheet may claim
+    16,384). A formula's cell holds the result Excel saved; a formula with no saved result
+    (a program wrote the file, and it was never opened in Excel) holds its text, "=B2/C2",
+    which is named as a formula wherever it is used (fca.numbers.FORMULA) and harms no
+    column that is not used. Reading it as empty would be a guess."""
+    try:
+        for workbook in (values, formulas):
+            # The size a sheet claims is not believed: it may claim a million empty rows.
+            workbook[sheet].reset_dimensions()
+        pairs = zip(
+            values[sheet].iter_rows(max_col=columns, values_only=True),
+            formulas[sheet].iter_rows(max_col=columns, values_only=True),
+            strict=False,
+        )
+        for row, written in pairs:
+            if row.count(None) != written.count(None):
+                row = tuple(
+                    value if value is not None or formula is None else _formula_text(formula)
+                    for value, formula in zip(row, written, strict=False)
+                )
+            yield row
+    except SpreadsheetError:
+        raise
+    except Exception as error:  # the sheet's XML is read as the rows are: it may fail late
+        raise _unreadable(error) from None
+    finally:
+        values.close()
+        formulas.close()
+
+
+def _formula_text(formula) -> str:
+    text = formula if isinstance(formula, str) else getattr(formula, "text", "") or ""
+    return text if text.startswith("=") else f"={text}"
+
+
+def read_xlsx(data: bytes, sheet: str | None = None) -> tuple[Table, list[str]]:
+    """The chosen sheet (the first by default) and the names of all the sheets."""
+    values, formulas = open_workbook(io.BytesIO(data))
     # Worksheets only: a chart sheet holds no cells.
-    names = [ws.title for ws in workbook.worksheets]
+    names = [ws.title for ws in values.worksheets]
     if not names:
+        values.close()
+        formulas.close()
         raise SpreadsheetError("The workbook has no sheets of data")
     chosen = sheet if sheet in names else names[0]
-    rows = []
-    for number, row in enumerate(workbook[chosen].iter_rows(values_only=True), start=1):
+    rows, blank = [], 0
+    for number, row in enumerate(sheet_rows(values, formulas, chosen), start=1):
+        # Empty rows are kept only once data follows them: formatting may reach far below
+        # the data (or a sheet claim a million rows), and that is not data.
+        if row.count(None) == len(row):
+            blank += 1
+            continue
         if number > MAX_ROWS:
             raise SpreadsheetError(f"The sheet has more than {MAX_ROWS:,} rows")
-        rows.append([_cell(value) for value in row[:MAX_COLUMNS]])
-    workbook.close()
-    # Trailing empty rows and columns are formatting, not data.
-    while rows and not any(rows[-1]):
-        rows.pop()
+        rows.extend([""] * len(row) for _ in range(blank))
+        blank = 0
+        rows.append([_cell(value) for value in row])
     return Table(rows=rows, sheet=chosen), names
 
 

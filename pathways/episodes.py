@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fca.identifiers import IDENTIFYING_HEADING, is_nhs_number
+from fca.numbers import FORMULA, is_formula
 
 LONDON = ZoneInfo("Europe/London")
 REQUIRED = ("episode_id", "arrived_at")
@@ -33,6 +33,7 @@ TIME_COLUMNS = ("arrived_at", "departed_at", "discharge_ready_at")
 MAX_ID_LENGTH = 100
 MAX_LISTED = 2000  # problems kept for the report; the count says how many more there were
 MAX_UNZIPPED = 2 * 1024 * 1024 * 1024
+MAX_COLUMNS = 200  # a workbook may claim 16,384; known columns are far fewer
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 _ISO = re.compile(
@@ -187,26 +188,20 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
-    from openpyxl import load_workbook  # defusedxml, installed, guards its XML parsing
+    from fca.spreadsheets import SpreadsheetError, open_workbook, sheet_rows
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
-                raise Refused("The workbook is too large once unpacked")
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Refused:
-        raise
-    except Exception:
-        raise Refused(
-            "This file could not be read as an Excel workbook (.xlsx): save it again from "
-            "Excel, or as CSV"
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield [_excel_cell(value) for value in row]
-    finally:
-        workbook.close()
+        values, formulas = open_workbook(path, limit=MAX_UNZIPPED)
+        sheet = values.worksheets[0].title if values.worksheets else None
+        if sheet is None:
+            values.close()
+            formulas.close()
+            raise SpreadsheetError("The workbook has no sheets of data")
+        for row in sheet_rows(values, formulas, sheet, columns=MAX_COLUMNS):
+            # An empty row (a claimed million of them, even) costs nothing to read.
+            yield [] if row.count(None) == len(row) else [_excel_cell(value) for value in row]
+    except SpreadsheetError as error:
+        raise Refused(str(error)) from None
 
 
 def _excel_cell(value) -> str:
@@ -226,6 +221,8 @@ def _excel_cell(value) -> str:
 
 def parse_time(text: str, *, now: datetime) -> datetime:
     """An instant, in UTC, from ISO 8601 or UK day-first text; local times are London's."""
+    if is_formula(text):
+        raise TimeProblem(f"“{text}” {FORMULA}")
     if match := _ISO.match(text):
         year, month, day, hour, minute, second, fraction, offset = match.groups()
         micro = int((fraction or "0").ljust(6, "0"))
@@ -361,7 +358,7 @@ def check_rows(
         watch.see(row)
         if missing_required:
             continue
-        record = _record(line, row, columns, report, now)
+        record = _record(line, row, columns, report, now, workbook=encoding == "xlsx")
         if record is None:
             continue
         if record.episode_id in first_line:
@@ -381,7 +378,12 @@ def check_rows(
     return report, [r for r in records if r.line not in bad]
 
 
-def _record(line: int, row: list[str], columns: Columns, report: Report, now) -> Record | None:
+def _record(
+    line: int, row: list[str], columns: Columns, report: Report, now, *, workbook: bool = False
+) -> Record | None:
+    """The row as a record, or None with its problems added to the report. In a workbook,
+    text starting with = is a formula Excel never worked out (in a CSV file it is text)."""
+
     def cell(position: int | None) -> str:
         return row[position] if position is not None and position < len(row) else ""
 
@@ -389,6 +391,8 @@ def _record(line: int, row: list[str], columns: Columns, report: Report, now) ->
     episode_id = cell(columns.index.get("episode_id"))
     if not episode_id:
         report.add(line, "episode_id", "episode_id is empty")
+    elif workbook and is_formula(episode_id):
+        report.add(line, "episode_id", f"“{episode_id}” {FORMULA}")
     elif len(episode_id) > MAX_ID_LENGTH:
         report.add(line, "episode_id", f"episode_id is longer than {MAX_ID_LENGTH} characters")
     times: dict[str, datetime | None] = {}
@@ -412,6 +416,8 @@ def _record(line: int, row: list[str], columns: Columns, report: Report, now) ->
     destination = cell(columns.index.get("destination"))
     if len(destination) > 100:
         report.add(line, "destination", "destination is longer than 100 characters")
+    elif workbook and is_formula(destination):
+        report.add(line, "destination", f"“{destination}” {FORMULA}")
     if report.problem_count > problems_before:
         return None
     return Record(

@@ -88,7 +88,8 @@ class EpisodeFileForm(NHSFormMixin, forms.Form):
     file = forms.FileField(
         label="Upload a file of episodes",
         help_text="CSV or Excel (.xlsx), one row per episode",
-        error_messages={"required": "Choose a CSV or Excel file of episodes"},
+        error_messages={"required": "Choose a CSV or Excel file of episodes",
+                        "empty": "The file is empty"},  # fmt: skip
     )
 
     def clean_file(self):
