@@ -86,17 +86,22 @@ class Cast:
         }
 
 
-def enter_demo_code(client, user: User):
-    """The code step of two-factor sign-in in the test client, with the demo's known key:
-    the next code not yet used (the step after, when this one's is spent)."""
-    from django.urls import reverse
-
+def next_demo_code(user: User) -> str:
+    """A code of the demo's known key that the person has not used yet: now's, or the next
+    step's (also accepted); when both are spent, the one after, once its time comes."""
     device = twofactor.device_for(user)
     code = twofactor.demo_code(after_step=device.last_step)
     if code is None:
         time.sleep(twofactor.STEP_SECONDS - time.time() % twofactor.STEP_SECONDS + 0.1)
         code = twofactor.demo_code(after_step=device.last_step)
-    return client.post(reverse("two_factor_code"), {"code": code})
+    return code
+
+
+def enter_demo_code(client, user: User):
+    """The code step of two-factor sign-in in the test client."""
+    from django.urls import reverse
+
+    return client.post(reverse("two_factor_code"), {"code": next_demo_code(user)})
 
 
 def make_user(email: str, name: str, **fields) -> User:
@@ -293,11 +298,7 @@ class AccessiblePage:
 
     def enter_code(self, email: str) -> None:
         """Two-factor sign-in's code step, with the known demo key (fca.twofactor)."""
-        device = twofactor.device_for(User.objects.get(email__iexact=email))
-        code = twofactor.demo_code(after_step=device.last_step)
-        if code is None:  # this step's and the next's codes are used: wait for the next
-            time.sleep(twofactor.STEP_SECONDS - time.time() % twofactor.STEP_SECONDS + 0.1)
-            code = twofactor.demo_code(after_step=device.last_step)
+        code = next_demo_code(User.objects.get(email__iexact=email))
         self.page.get_by_label("Security code").fill(code)
         self.page.get_by_role("button", name="Continue").click()
         self.check()
