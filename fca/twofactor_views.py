@@ -48,9 +48,11 @@ def _pending(request: HttpRequest) -> tuple[User, dict] | None:
     if not data:
         return None
     user = User.objects.filter(pk=data["user"], is_active=True).first()
-    if user is None or time.time() - data["since"] > PENDING_SECONDS:
+    expired = time.time() - data["since"] > PENDING_SECONDS
+    if user is None or expired:  # disabled since the password step, or too slow
         del request.session[PENDING]
-        messages.info(request, "Signing in took too long. Sign in again.")
+        if expired:
+            messages.info(request, "Signing in took too long. Sign in again.")
         return None
     return user, data
 
