@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install assets lock bench lint format clean
+.PHONY: run test install assets lock bench load-bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ $(BENCH_VENV)/.installed: requirements.lock bench/requirements.txt | $(BENCH_VEN
 # The chart engine's speed beside its peer packages: a report, see bench/README.md.
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/spc_bench.py $(BENCH_ARGS)
+
+# Locust against gunicorn with the production settings on PostgreSQL and Redis, five
+# minutes (LOAD_ARGS="--duration 60s" for a trial): a report, see bench/README.md.
+load-bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/load_bench.py $(LOAD_ARGS)
 
 lint:
 	$(BIN)/ruff check .
