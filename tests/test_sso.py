@@ -8,7 +8,10 @@ server and the provider) and, once, by the browser.
 import json
 import re
 import shutil
+import socket
 import subprocess
+import threading
+import time
 from importlib import import_module
 from pathlib import Path
 
@@ -331,6 +334,23 @@ def test_a_provider_that_does_not_answer_gets_a_page_not_a_crash(client, db, set
     assert not page.wsgi_request.user.is_authenticated
 
 
+def test_a_provider_that_hangs_is_given_up_on(client, db, settings, monkeypatch):
+    monkeypatch.setattr(sso, "HTTP_TIMEOUT", 1)
+    client.get("/account/sso/unknown/")  # the first request of a process is slow to start
+    with socket.socket() as silent:  # takes the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        # Without a timeout the app would wait for ever: end the wait after 6 s, so the
+        # test fails (too slow) rather than hangs.
+        threading.Timer(6, silent.close).start()
+        issuer = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        settings.FCA_SSO_PROVIDERS = {"slow": provider_settings(issuer)}
+        started = time.monotonic()
+        page = client.get("/account/sso/slow/")
+    assert page.status_code == 502
+    assert time.monotonic() - started < 4
+
+
 def test_an_unknown_provider_or_a_callback_without_state_is_explained(client, db, settings):
     assert b"This sign-in option is not available" in client.get("/account/sso/nope/").content
     settings.FCA_SSO_PROVIDERS = {"down": provider_settings("http://127.0.0.1:9")}
@@ -354,6 +374,24 @@ def test_a_coach_signs_in_with_the_provider_in_the_browser(web, idp, cast):
     page.wait_for_url(web.base_url + "/glossary/")
     web.check()
     assert page.get_by_text("Alice Adams").is_visible()
+
+
+@pytest.mark.oidc
+@pytest.mark.browser
+def test_someone_without_an_account_reads_what_to_do_in_the_browser(web, idp, cast):
+    idp.set_accounts(erin={"email": "erin@north.nhs.uk", "email_verified": True})
+    page = web.page
+    web.goto("/account/sign-in/")
+    page.get_by_role("button", name="Sign in with the test provider").click()
+    web.check()
+    page.get_by_label("Test account").fill("erin")
+    page.get_by_role("button", name="Sign in to the test provider").click()
+    page.get_by_role("heading", name="You do not have an account yet").wait_for()
+    web.check()
+    assert page.get_by_text("QI lead to invite you").is_visible()
+    page.get_by_role("link", name="Go to the sign-in page").click()
+    web.check()
+    assert page.get_by_role("button", name="Sign in with the test provider").is_visible()
 
 
 # --- Settings -----------------------------------------------------------------------------
