@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings as django_settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -281,9 +281,12 @@ def load_upload(*, upload_id: int) -> None:
             )  # fmt: skip
             if upload is None:
                 return  # loaded by an earlier delivery, or no longer wanted
-            _load(upload)
-    except OperationalError:
-        raise  # the database away for a moment: the task retries, the sweep resends
+            # The COPY goes through psycopg's own cursor: its errors become Django's here,
+            # so that a connection cut mid-COPY is an OperationalError like any other.
+            with connection.wrap_database_errors:
+                _load(upload)
+    except (OperationalError, InterfaceError):
+        raise  # the database away for a moment, or the connection cut: the task retries
     except Exception as error:
         logger.exception("Episode upload %s could not be loaded", upload_id)
         upload = EpisodeUpload.objects.get(pk=upload_id)
@@ -300,6 +303,29 @@ def load_upload(*, upload_id: int) -> None:
             _drop_file(upload)
         return
     _drop_file(upload)
+
+
+LOST_WORDS = (
+    "The connection to the database was lost while the file was being loaded, each time "
+    "it was tried: nothing from it was stored. Send the file again"
+)
+
+
+def give_up_load(*, upload_id: int) -> bool:
+    """A load still cut off after its retries: nothing of it was stored (one transaction).
+    The upload is marked failed, saying so, instead of being loaded for ever; audited."""
+    from fca import audit
+
+    S = EpisodeUpload.Status
+    upload = EpisodeUpload.objects.select_related("pathway").filter(pk=upload_id).first()
+    if upload is None or not _finish(upload, S.LOADING, S.FAILED, reason=LOST_WORDS):
+        return False
+    _drop_file(upload)
+    audit.record(
+        "task.failed", target=upload.pathway, outcome="failure", task="load_episode_upload",
+        upload=upload.pk,
+    )  # fmt: skip
+    return True
 
 
 def _load(upload: EpisodeUpload) -> None:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ class Worker:
     """A `celery -A fca worker` process (and its pool, and beat with ``beat``), in a
     process group of its own so that it can be killed whole."""
 
-    def __init__(self, tmp_path: Path, name: str, *, concurrency: int, beat: bool, hold):
+    def __init__(self, tmp_path: Path, name: str, *, concurrency: int, beat: bool, hold, media):
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -50,6 +50,8 @@ class Worker:
             "FCA_STALE_SWEEP_SECONDS": "2",  # the sweep's interval in tests: seconds
             "PYTHONUNBUFFERED": "1",
         }
+        if media is not None:
+            env["MEDIA_ROOT"] = str(media)
         env.pop("FCA_TEST_HOLD_RECOMPUTE", None)
         if hold is not None:
             env["FCA_TEST_HOLD_RECOMPUTE"] = str(hold)
@@ -100,14 +102,15 @@ def workers(transactional_db, tmp_path):
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "set CELERY_BROKER_URL to Redis"
     started: list[Worker] = []
 
-    def start(*, concurrency: int = 1, beat: bool = False, hold=None) -> Worker:
+    def start(*, concurrency: int = 1, beat: bool = False, hold=None, media=None) -> Worker:
         start_redis()
         if not started:
             celery_app.control.purge()  # whatever an earlier run left in the queue
         celery_app.conf.task_always_eager = False
         worker = Worker(
-            tmp_path, f"worker{len(started) + 1}", concurrency=concurrency, beat=beat, hold=hold
-        )
+            tmp_path, f"worker{len(started) + 1}", concurrency=concurrency, beat=beat, hold=hold,
+            media=media,
+        )  # fmt: skip
         started.append(worker)
         return worker
 
@@ -117,6 +120,9 @@ def workers(transactional_db, tmp_path):
         celery_app.conf.task_always_eager = True
         for worker in started:
             worker.stop()
+            print(
+                f"--- {worker.log_path.name} (shown if the test failed) ---\n{worker.log()[-6000:]}"
+            )
         start_redis()
         connections.close_all()
 
@@ -403,3 +409,110 @@ def test_a_recompute_that_always_fails_is_marked_failed_and_other_work_flows(cas
     client.force_login(cast.ada)
     listing = client.get(reverse("failed_work")).content.decode()
     assert broken.name not in listing
+
+
+# --- A load's database connection cut mid-load ---------------------------------------------
+
+EPISODES = 100_000  # a file of ~12 MB: its load takes seconds, time enough to cut it
+
+
+def _loading_backend(killed: set[int], statement: str) -> int | None:
+    """The process id of the worker's database session while it runs ``statement`` (a
+    LIKE pattern) in its load transaction; not a session already cut."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'active' AND xact_start IS NOT NULL "
+            "AND query ILIKE %s AND NOT (pid = ANY(%s))",
+            [statement, list(killed)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# The load's two long statements: the file streamed into its staging table, and the
+# episodes written into the pathway (some rows in, not yet committed, when it is cut).
+STAGING = "COPY %"
+WRITING = "INSERT INTO pathways_episode %"
+
+
+def _cut(killed: set[int], statement: str) -> None:
+    """Terminate the load's database session in the middle of ``statement``."""
+    pid = wait_for(
+        lambda: _loading_backend(killed, statement),
+        interval=0.02,
+        message=f"the load never ran {statement}",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cursor.fetchone()[0], "the load's session was already gone"
+    killed.add(pid)
+
+
+def test_a_load_whose_connection_is_cut_stores_nothing_and_can_be_sent_again(
+    cast, workers, tmp_path, settings
+):
+    from pathways import synthetic
+    from pathways.models import Episode, EpisodeUpload, Pathway, Step
+    from pathways.services import LOST_WORDS
+
+    settings.MEDIA_ROOT = tmp_path / "media"  # the worker finds the file by its path
+    pathway = Pathway.objects.create(host=cast.north, name="Hip fracture")
+    Step.objects.create(pathway=pathway, code="theatre", name="Theatre", slot=1)
+    cast.room.pathway = pathway
+    cast.room.save()
+    data = synthetic.columns(
+        EPISODES, end=datetime(2026, 6, 1, tzinfo=UTC), days=365,
+        shape=synthetic.Shape(steps=[("theatre", 30)]), seed=8,
+    )  # fmt: skip
+    path = tmp_path / "episodes.csv"
+    assert synthetic.write_csv(data, path) == EPISODES
+    workers(media=settings.MEDIA_ROOT)
+    client = Client()
+    client.force_login(cast.dana)  # a data contributor of a room on the pathway
+
+    def send_and_load() -> EpisodeUpload:
+        with path.open("rb") as handle:
+            response = client.post(
+                reverse("episode_upload_new", args=[pathway.pk]), {"file": handle}
+            )
+        assert response.status_code == 302
+        upload = EpisodeUpload.objects.latest("pk")
+        wait_for(
+            lambda: EpisodeUpload.objects.get(pk=upload.pk).status == "checked",
+            message="the file was never checked",
+        )
+        response = client.post(reverse("episode_upload_confirm", args=[upload.pk]))
+        assert response.status_code == 302
+        return upload
+
+    # Cut at every try (the first and three retries): the upload fails, saying why.
+    first = send_and_load()
+    killed: set[int] = set()
+    for statement in (STAGING, WRITING, WRITING, STAGING):
+        _cut(killed, statement)
+    wait_for(
+        lambda: EpisodeUpload.objects.get(pk=first.pk).status == "failed",
+        message="the upload was left loading",
+    )
+    first.refresh_from_db()
+    assert first.reason == LOST_WORDS
+    assert not Episode.objects.filter(pathway=pathway).exists()
+    page = client.get(reverse("episode_upload", args=[first.pk])).content.decode()
+    assert "nothing from it was stored" in page
+    client.force_login(cast.ada)
+    assert "Send the file again" in client.get(reverse("failed_work")).content.decode()
+    client.force_login(cast.dana)
+
+    # Sent again, and cut once: the retry loads it all, and the cut try stored nothing
+    # (every episode is added by the retry, none updated).
+    again = send_and_load()
+    _cut(killed, WRITING)
+    wait_for(
+        lambda: EpisodeUpload.objects.get(pk=again.pk).status == "loaded",
+        timeout=120,
+        message="the upload sent again never loaded",
+    )
+    again.refresh_from_db()
+    assert (again.added, again.updated) == (EPISODES, 0)
+    assert Episode.objects.filter(pathway=pathway).count() == EPISODES
