@@ -248,6 +248,8 @@ def _owner_problems(action: NewAction, members: set[int]) -> dict[str, str]:
         return {"owner": "choose its owner, or name them in words"}
     if action.owner_id is None and action.chaser_id not in members:
         return {"chaser": f"choose the member who chases {action.owner_text.strip()}"}
+    if action.chaser_id is not None and action.chaser_id not in members:
+        return {"chaser": "the member who chases it is not on the room's team"}
     return {}
 
 

@@ -220,6 +220,9 @@ def test_only_a_coach_agrees_an_action(cast):
                     {"what": "Tell the wards", "owner_text": "the wards"})  # fmt: skip
     assert refused.status_code == 400
     assert refused.json() == {"chaser": ["choose the member who chases the wards"]}
+    stranger = _post(_api(cast.alice), "api_action_create", [cast.room.pk],
+                     {"what": "Ask", "owner_id": cast.dana.pk, "chaser_id": cast.charlie.pk})  # fmt: skip
+    assert stranger.json() == {"chaser": ["the member who chases it is not on the room's team"]}
     assert _post(_api(cast.alice), "api_action_create", [cast.room.pk], {}).json() == {
         "what": ["This field is required."]
     }
@@ -416,3 +419,21 @@ def test_lists_take_the_same_queries_for_one_item_or_many(cast):
     for n in range(2, 7):
         add(n)
     assert [_queries(client, url) for url in urls] == one
+
+
+def test_a_pathways_feed_token_lists_only_its_own_pathways_files(cast):
+    from pathways.models import Pathway
+
+    mine = Pathway.objects.create(host=cast.north, name="Hip fracture")
+    other = Pathway.objects.create(host=cast.north, name="Frailty")
+    mine.uploads.create(filename="mine.csv", status="checked")
+    other.uploads.create(filename="other.csv", status="checked")
+    _, text = create_token(user=cast.quinn, name="Warehouse", kind="integration", pathway=mine)
+    feed = Client(HTTP_AUTHORIZATION=f"Bearer {text}")
+    listed = feed.get(reverse("api_episode_upload_list", args=[mine.pk])).json()
+    assert [u["filename"] for u in listed["results"]] == ["mine.csv"]
+    assert feed.get(reverse("api_episode_upload_list", args=[other.pk])).status_code == 404
+    assert feed.get(reverse("api_pathway_detail", args=[mine.pk])).status_code == 403
+    _, room_text = create_token(user=cast.alice, name="Feed", kind="integration", room=cast.room)
+    room_feed = Client(HTTP_AUTHORIZATION=f"Bearer {room_text}")
+    assert room_feed.get(reverse("api_episode_upload_list", args=[mine.pk])).status_code == 404
