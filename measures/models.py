@@ -192,6 +192,12 @@ class Measure(models.Model):
         return self.source != self.Source.ENTERED
 
     @property
+    def chart_failed(self) -> bool:
+        """The recompute of its latest data failed after its retries (see ChartResult)."""
+        chart = getattr(self, "chart", None)  # None when never drawn
+        return chart is not None and chart.failed_for(self)
+
+    @property
     def owner_name(self) -> str:
         """The room or pathway it belongs to, for captions."""
         return self.room.name if self.room_id else self.pathway.name

@@ -383,10 +383,15 @@ def test_a_recompute_that_always_fails_is_marked_failed_and_other_work_flows(cas
         assert "This chart could not be updated" in page
         assert "The database was unavailable" in page and "Traceback" not in page
         assert "hx-trigger" not in page  # no longer polling for a chart that failed
+        room = client.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+        assert f"This chart could not be updated: {broken.name}" in room
+        assert f"could not be updated: {other.name}" not in room
         client.force_login(cast.bob)  # a member: told, without the reason
         page = client.get(reverse("measure_detail", args=[broken.pk])).content.decode()
         assert "could not be updated with the latest data yet" in page
         assert "The database was unavailable" not in page
+        room = client.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+        assert "could not be updated" not in room  # for the room's coaches
         assert client.get(reverse("failed_work")).status_code == 404
         client.force_login(cast.ada)
         listing = client.get(reverse("failed_work")).content.decode()
@@ -406,6 +411,8 @@ def test_a_recompute_that_always_fails_is_marked_failed_and_other_work_flows(cas
     assert chart.result["n"] == 28
     page = client.get(reverse("measure_detail", args=[broken.pk])).content.decode()
     assert "could not be updated" not in page
+    room = client.get(reverse("room_detail", args=[cast.room.pk])).content.decode()
+    assert "could not be updated" not in room
     client.force_login(cast.ada)
     listing = client.get(reverse("failed_work")).content.decode()
     assert broken.name not in listing
