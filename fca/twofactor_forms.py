@@ -38,10 +38,24 @@ class CodeForm(NHSFormMixin, forms.Form):
 
 
 class SetUpForm(CodeForm):
+    code = forms.CharField(
+        label="Security code",
+        help_text="The 6-digit code your authenticator app shows now.",
+        max_length=40,
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
         self.fields["code"].widget.attrs["inputmode"] = "numeric"
+
+
+class AccountCodeForm(CodeForm):
+    """The account page's forms: a code from the app, or a recovery code, to change things."""
+
+    code = forms.CharField(
+        label="Code from your app, or a recovery code",
+        max_length=40,
+    )
 
 
 class ResetForm(NHSFormMixin, forms.Form):

@@ -19,7 +19,13 @@ from fca.access import require_academy_admin
 from fca.middleware import signed_out_because, start_session
 from fca.models import User
 from fca.qr import qr_svg
-from fca.twofactor_forms import CodeForm, ResetForm, SetUpForm, SignInWithSharedForm
+from fca.twofactor_forms import (
+    AccountCodeForm,
+    CodeForm,
+    ResetForm,
+    SetUpForm,
+    SignInWithSharedForm,
+)
 
 # Between a right password (or emailed link, or invitation) and the code: who, and where
 # to after. Not signed in yet; it lapses after ten minutes.
@@ -183,8 +189,8 @@ def _status(*forms) -> int:
 def _account(request, *, codes_form=None, change_form=None) -> HttpResponse:
     user = request.user
     device = twofactor.device_for(user)
-    codes_form = codes_form or CodeForm(prefix="codes")
-    change_form = change_form or CodeForm(prefix="change")
+    codes_form = codes_form or AccountCodeForm(prefix="codes")
+    change_form = change_form or AccountCodeForm(prefix="change")
     context = {
         "device": device, "required": twofactor.required_for(user),
         "codes_left": twofactor.recovery_codes_left(user) if device else 0,
@@ -220,7 +226,7 @@ def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
     """Ten new recovery codes, shown once; the old ones stop working."""
     if twofactor.device_for(request.user) is None:
         return redirect("two_factor_account")
-    form = CodeForm(request.POST, prefix="codes")
+    form = AccountCodeForm(request.POST, prefix="codes")
     if not _code_checked(request, form):
         return _account(request, codes_form=form)
     codes = twofactor.regenerate_recovery_codes(user=request.user, request=request)
@@ -233,7 +239,7 @@ def two_factor_change(request: HttpRequest) -> HttpResponse:
     """Set it up again on a new phone, or (for those who need not use it) turn it off."""
     if twofactor.device_for(request.user) is None:
         return redirect("two_factor_account")
-    form = CodeForm(request.POST, prefix="change")
+    form = AccountCodeForm(request.POST, prefix="change")
     turn_off = request.POST.get("then") == "turn_off"
     if turn_off and twofactor.required_for(request.user):
         form.is_valid()
