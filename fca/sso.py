@@ -118,8 +118,8 @@ def safe_next(request: HttpRequest, candidate: str) -> str:
 
 
 def start_sign_in(request: HttpRequest, provider: Provider, *, next_url: str):
-    """The redirect to the provider's sign-in page. The state (kept in the session with
-    the PKCE verifier and nonce by Authlib) also keys where to go afterwards."""
+    """The redirect to the provider's sign-in page. Authlib keeps the state in the session,
+    with the PKCE verifier, the nonce and the redirect URI, for an hour."""
     client = client_for(provider)
     state = secrets.token_urlsafe(32)
     redirect_uri = request.build_absolute_uri(reverse("sso_callback", args=[provider.key]))
@@ -128,7 +128,10 @@ def start_sign_in(request: HttpRequest, provider: Provider, *, next_url: str):
     except (requests.RequestException, ValueError, KeyError, RuntimeError) as error:
         log.warning("SSO %s: discovery failed: %s", provider.key, error.__class__.__name__)
         raise SignInRefused("provider_error") from None
-    request.session[f"fca_sso_next_{state}"] = safe_next(request, next_url)
+    # Where to go afterwards rides with Authlib's own state data, so it expires with it.
+    data = client.framework.get_state_data(request.session, state)
+    data["fca_next"] = safe_next(request, next_url)
+    client.framework.set_state_data(request.session, state, data)
     return response
 
 
@@ -147,9 +150,12 @@ def finish_sign_in(request: HttpRequest, provider: Provider) -> HttpResponseRedi
         raise SignInRefused("cancelled" if error == "access_denied" else "provider_error")
     client = client_for(provider)
     state = request.GET.get("state", "")
-    if not state or client.framework.get_state_data(request.session, state) is None:
+    data = client.framework.get_state_data(request.session, state) if state else None
+    # Authlib keeps the expiry beside the state but does not check it on reading.
+    expires = request.session.get(f"_state_{client.framework.name}_{state}", {}).get("exp", 0)
+    if data is None or expires < time.time():
         raise SignInRefused("bad_state")
-    next_url = request.session.pop(f"fca_sso_next_{state}", "")
+    next_url = data.get("fca_next", "")
     try:
         token = client.authorize_access_token(request)
     except (AuthlibBaseError, JoseError, requests.RequestException, ValueError, KeyError) as e:

@@ -295,6 +295,23 @@ def test_a_tampered_state_is_refused_and_the_genuine_one_still_works(live_server
 
 
 @pytest.mark.oidc
+def test_a_sign_in_left_for_over_an_hour_is_refused(live_server, idp, cast):
+    session = requests.Session()
+    at_provider = session.get(live_server.url + "/account/sso/testidp/", timeout=10)
+    # An hour and more passes on the app's side: its record of the state has expired.
+    key = next(c.value for c in session.cookies if c.name == django_settings.SESSION_COOKIE_NAME)
+    store = import_module(django_settings.SESSION_ENGINE).SessionStore(session_key=key)
+    for name in [n for n in store.keys() if n.startswith("_state_")]:  # noqa: SIM118 (no __iter__)
+        store[name] = {**store[name], "exp": time.time() - 1}
+    store.save()
+    action = re.search(r'action="(/interaction/[^"]+/login)"', at_provider.text)[1]
+    issuer = at_provider.url.split("/interaction/")[0]
+    page = session.post(issuer + action, data={"login": "alice"}, timeout=10)
+    assert "This sign-in could not be completed" in page.text
+    assert signed_in_email(live_server, session) is None
+
+
+@pytest.mark.oidc
 def test_cancelling_at_the_provider_says_nothing_changed(live_server, idp, cast):
     session = requests.Session()
     at_provider = session.get(live_server.url + "/account/sso/testidp/", timeout=10)
