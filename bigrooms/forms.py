@@ -344,6 +344,7 @@ class PhotoForm(NHSFormMixin, forms.Form):
         help_text="A JPEG or PNG of a flipchart or a post-it process map, up to 10 MB. Check "
         "first: no patient names or other identifiers in the picture.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        error_messages={"empty": "The file is empty", "required": "Choose a photo to upload"},
     )
     caption = forms.CharField(label="What it shows", max_length=200)
 

@@ -373,3 +373,46 @@ def test_an_unused_column_of_formulas_never_calculated_does_not_stop_a_load(clie
     outcome = upload_measure_data(client, cast, "data.xlsx", corpus.xlsx(rows))
     assert outcome.status == LOADED and outcome.values == [30.5, 32.0]
     assert "=B2*2" in outcome.words  # the preview shows the formula, not an empty cell
+
+
+# --- Photos of flipcharts: the room's other upload -------------------------------------------
+
+PHOTO_CASES = [
+    ("a real PNG", "flipchart.png", lambda: corpus.png(), None),
+    ("an empty file", "flipchart.png", lambda: b"", "The file is empty"),
+    ("a file over the size limit", "flipchart.png",
+     lambda: corpus.png() + b"\x00" * (1024 * 1024), "The photo is larger than 1 MB"),
+    ("a PNG claiming 2.5 billion pixels", "flipchart.png", lambda: corpus.png(50_000, 50_000),
+     "The file is not a photo: upload a JPEG or PNG"),
+    ("a Linux program renamed .png", "flipchart.png", lambda: corpus.ELF,
+     "The file is not a photo: upload a JPEG or PNG"),
+    ("a Windows program renamed .jpg", "flipchart.jpg", lambda: corpus.PE,
+     "The file is not a photo: upload a JPEG or PNG"),
+    ("an SVG with a script renamed .png", "flipchart.png", lambda: corpus.SVG_WITH_SCRIPT,
+     "The file is not a photo: upload a JPEG or PNG"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "filename", "make", "words"), PHOTO_CASES,
+                         ids=[case[0] for case in PHOTO_CASES])  # fmt: skip
+def test_a_photo_is_kept_only_when_it_is_a_real_picture(
+    client, cast, settings, name, filename, make, words
+):
+    from bigrooms.models import RoomPhoto
+
+    settings.FCA_MAX_PHOTO_BYTES = 1024 * 1024
+    client.force_login(cast.alice)
+    data = make()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    response = client.post(
+        reverse("room_build", args=[cast.room.pk]),
+        {"form": "photo", "caption": "Post-it map", "image": SimpleUploadedFile(filename, data)},
+    )
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before < MEMORY_BOUND
+    if words is None:
+        assert response.status_code == 302
+        photo = RoomPhoto.objects.get()
+        assert photo.image.name.endswith(".png") and photo.image.read() == data
+        return
+    assert words in _shown(response)
+    assert not RoomPhoto.objects.exists()

@@ -8,6 +8,7 @@ awkward file holding its own kind of data."""
 import io
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -230,4 +231,28 @@ PE = (
     + b"\x80\x00\x00\x00"
     + b"This program cannot be run in DOS mode.\r\r\n$"
     + b"\x00" * 200
+)
+
+
+# --- Photos ---------------------------------------------------------------------------------
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width: int = 4, height: int = 4) -> bytes:
+    """A white RGB picture; at 50,000 pixels square a decompression bomb: a few hundred
+    bytes that claim 2.5 billion pixels (7.5 GB once decoded)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\xff" * (3 * width)
+    rows = min(height, 4)  # a bomb's pixel data is cut short: the claim is the attack
+    data = compressor.compress(row * rows) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data)
+            + _png_chunk(b"IEND", b""))  # fmt: skip
+
+
+SVG_WITH_SCRIPT = (
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 )
