@@ -23,8 +23,7 @@ from django.utils import timezone
 from fca import audit
 from fca.invitations import invitation_token
 from fca.models import Coach, Cohort, Enrolment, Organisation, OrganisationMembership, User
-from fca.numbers import FORMULA, is_formula
-from fca.spreadsheets import SpreadsheetError, read_spreadsheet
+from fca.spreadsheets import FORMULA, SpreadsheetError, is_formula, read_spreadsheet
 
 COACHING_WEEKS = 8  # sessions logged this recently make a coach "coaching (logged in the app)"
 MAX_ROWS = 500

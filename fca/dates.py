@@ -3,8 +3,6 @@
 import re
 from datetime import date, datetime, timedelta
 
-from fca.numbers import FORMULA, is_formula
-
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -65,8 +63,6 @@ def parse_date(text: str) -> date:
     cleaned = " ".join(text.strip().lower().split())
     if not cleaned:
         raise ValueError("The date is empty")
-    if is_formula(text):
-        raise ValueError(f"“{text.strip()}” {FORMULA}")
     try:
         if m := _ISO.match(cleaned):
             return date(int(m[1]), int(m[2]), int(m[3]))

@@ -7,19 +7,10 @@ _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
 # Spaces (ordinary, no-break, thin) are thousands separators only between groups of three.
 _SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.]\d+)?%?$")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-"})
-# A workbook written by a program, never opened in Excel, has formulas without results:
-# their text reaches us instead, and is named as such wherever it is used.
-FORMULA = "is a formula with no saved result: open the file in Excel, save it, and upload it again"
-
-
-def is_formula(text: str) -> bool:
-    return text.strip().startswith("=")
 
 
 def parse_number(text: str) -> float:
     """A number as people write it: 95.2, 1,234, -3, 87%. Raises ValueError with a message."""
-    if is_formula(text):
-        raise ValueError(f"“{text.strip()}” {FORMULA}")
     cleaned = text.strip().strip('"').strip().translate(_MINUS_SIGNS)
     if _SPACED_THOUSANDS.match(cleaned):
         cleaned = re.sub(r"[ \u00a0\u202f]", "", cleaned)

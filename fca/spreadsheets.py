@@ -19,6 +19,15 @@ MAX_COLUMNS = 100
 MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: refuse one that swells past this
 
 
+# A workbook written by a program, never opened in Excel, has formulas without results:
+# their text ("=B2/C2") is read instead, and named as such wherever it is used.
+FORMULA = "is a formula with no saved result: open the file in Excel, save it, and upload it again"
+
+
+def is_formula(text: str) -> bool:
+    return text.strip().startswith("=")
+
+
 class SpreadsheetError(ValueError):
     """A file that cannot be read, with the reason in words fit to show a person."""
 
@@ -153,7 +162,7 @@ def sheet_rows(values, formulas, sheet: str, *, columns: int = MAX_COLUMNS):
     """The cells of a sheet, row by row, at most ``columns`` of them (a sheet may claim
     16,384). A formula's cell holds the result Excel saved; a formula with no saved result
     (a program wrote the file, and it was never opened in Excel) holds its text, "=B2/C2",
-    which is named as a formula wherever it is used (fca.numbers.FORMULA) and harms no
+    which is named as a formula wherever it is used (FORMULA) and harms no
     column that is not used. Reading it as empty would be a guess."""
     try:
         for workbook in (values, formulas):

@@ -16,7 +16,13 @@ from fca.dates import parse_date
 from fca.enqueue import enqueue_on_commit
 from fca.identifiers import identifier_problem
 from fca.numbers import parse_number
-from fca.spreadsheets import SpreadsheetError, column_letter, read_spreadsheet
+from fca.spreadsheets import (
+    FORMULA,
+    SpreadsheetError,
+    column_letter,
+    is_formula,
+    read_spreadsheet,
+)
 from measures import charts
 from measures.models import (
     Annotation,
@@ -533,7 +539,7 @@ def rows_from_upload(
         where = f"Row {number}"
         found = []
         try:
-            day = parse_date(cells[0]) if cells[0] else None
+            day = _parse(parse_date, cells[0]) if cells[0] else None
             if day is None:
                 raise ValueError("the date is missing")
         except ValueError as error:
@@ -543,7 +549,7 @@ def rows_from_upload(
             try:
                 if not cell:
                     raise ValueError("the value is missing")
-                numbers.append(parse_number(cell))
+                numbers.append(_parse(parse_number, cell))
             except ValueError as error:
                 found.append(f"column {_name(column, headings)}: {error}")
         if found:
@@ -559,6 +565,12 @@ def rows_from_upload(
     if problems:
         raise DataError(sorted(problems, key=_row_number))
     return rows
+
+
+def _parse(parse, cell: str):
+    if is_formula(cell):  # in a workbook never opened in Excel
+        raise ValueError(f"“{cell}” {FORMULA}")
+    return parse(cell)
 
 
 def _row_number(problem: str) -> int:

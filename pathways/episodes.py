@@ -24,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fca.identifiers import IDENTIFYING_HEADING, is_nhs_number
-from fca.numbers import FORMULA, is_formula
+from fca.spreadsheets import FORMULA, is_formula
 
 LONDON = ZoneInfo("Europe/London")
 REQUIRED = ("episode_id", "arrived_at")
