@@ -1,5 +1,6 @@
-"""The big rooms API, for data systems and people's own scripts: read rooms, sessions,
-actions, PDSA cycles and an organisation's dashboard; log a session and move actions on.
+"""The big rooms API, for data systems and people's own scripts: read rooms, their
+improvement work, sessions, actions, PDSA cycles and an organisation's dashboard; log a
+session and its scores, agree and move on actions, tick off PDSA tasks.
 One endpoint per operation, each through the same access helpers, validation and services
 as the pages. Feed tokens (a room's or pathway's) may not use these: they send data only."""
 
@@ -40,10 +41,10 @@ from fca.identifiers import text_warnings
 ROLES = tuple(services.SESSION_ROLES)
 
 
-def _page(request, rows, serializer, **context):
+def _page(request, rows, serializer):
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(rows, request)
-    data = serializer(page, many=True, context={"request": request, **context}).data
+    data = serializer(page, many=True, context={"request": request}).data
     return paginator.get_paginated_response(data)
 
 
