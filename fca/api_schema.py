@@ -85,7 +85,9 @@ def ids_are_positive(result, generator, request, public):
             ok = operation.get("responses", {}).get("200", {})
             ref = ok.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
             if ref and ref.endswith("Page"):
-                operation.setdefault("parameters", []).append(dict(PAGE, schema={"type": "integer"}))
+                operation.setdefault("parameters", []).append(
+                    dict(PAGE, schema={"type": "integer"})
+                )
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})
                 if schema.get("type") == "integer" and parameter["in"] in ("path", "query"):
