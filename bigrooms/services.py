@@ -95,7 +95,10 @@ def suggest_roles(room: BigRoom) -> dict[str, int | None]:
     (never before counts as longest ago), one role per person while people remain."""
     people = [m.user_id for m in team(room)]
     last_held: dict[tuple[str, int], date] = {}
-    for session in room.sessions.only("held_on", *[f"{r}_id" for r in SESSION_ROLES]):
+    # The room's own key is loaded too: the related manager reads it on every row, and
+    # deferred it would cost a query a session.
+    held = room.sessions.only("room_id", "held_on", *[f"{r}_id" for r in SESSION_ROLES])
+    for session in held:
         for role in SESSION_ROLES:
             holder = getattr(session, f"{role}_id")
             if holder is not None and (role, holder) not in last_held:
