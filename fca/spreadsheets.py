@@ -159,18 +159,19 @@ def open_workbook(source, *, limit: int = MAX_UNZIPPED):
 
 
 def sheet_rows(values, formulas, sheet: str, *, columns: int = MAX_COLUMNS):
-    """The cells of a sheet, row by row, at most ``columns`` of them (a sheet may claim
-    16,384). A formula's cell holds the result Excel saved; a formula with no saved result
+    """The cells of a sheet, row by row, as wide as the sheet says it is but at most
+    ``columns`` (a sheet may claim 16,384). A formula's cell holds the result Excel saved; a formula with no saved result
     (a program wrote the file, and it was never opened in Excel) holds its text, "=B2/C2",
     which is named as a formula wherever it is used (FORMULA) and harms no
     column that is not used. Reading it as empty would be a guess."""
     try:
+        width = min(values[sheet].max_column or columns, columns)
         for workbook in (values, formulas):
-            # The size a sheet claims is not believed: it may claim a million empty rows.
+            # The rows a sheet claims are not believed: it may claim a million empty ones.
             workbook[sheet].reset_dimensions()
         pairs = zip(
-            values[sheet].iter_rows(max_col=columns, values_only=True),
-            formulas[sheet].iter_rows(max_col=columns, values_only=True),
+            values[sheet].iter_rows(max_col=width, values_only=True),
+            formulas[sheet].iter_rows(max_col=width, values_only=True),
             strict=False,
         )
         for row, written in pairs:
@@ -216,6 +217,9 @@ def read_xlsx(data: bytes, sheet: str | None = None) -> tuple[Table, list[str]]:
         rows.extend([""] * len(row) for _ in range(blank))
         blank = 0
         rows.append([_cell(value) for value in row])
+    # Empty columns on the right are formatting too (a sheet may claim more than it has).
+    width = max((max((i + 1 for i, c in enumerate(r) if c), default=0) for r in rows), default=0)
+    rows = [row[:width] for row in rows]
     return Table(rows=rows, sheet=chosen), names
 
 

@@ -416,3 +416,11 @@ def test_a_photo_is_kept_only_when_it_is_a_real_picture(
         return
     assert words in _shown(response)
     assert not RoomPhoto.objects.exists()
+
+
+def test_a_sheet_is_read_as_wide_and_as_long_as_its_data_whatever_it_claims():
+    from fca.spreadsheets import read_xlsx
+
+    for data in (corpus.xlsx(ROWS["measure"]), corpus.dimension_bomb_xlsx(ROWS["measure"])):
+        table, _ = read_xlsx(data)
+        assert table.rows == ROWS["measure"]
