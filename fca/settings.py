@@ -342,6 +342,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fca.tasks.delete_unconfirmed_enrolments",
         "schedule": 3600,
     },
+    # The API's per-minute request counts, once their minute has gone.
+    "delete-old-rate-windows": {"task": "fca.tasks.delete_old_rate_windows", "schedule": 600},
     "episode-retention": {
         "task": "pathways.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=15),

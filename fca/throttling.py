@@ -28,8 +28,8 @@ def count_request(key: str, *, now: float | None = None) -> tuple[int, int]:
 
     One INSERT … ON CONFLICT … RETURNING, so concurrent requests from several processes
     each see their own number and none is lost; both PostgreSQL and SQLite (3.35+) run it.
-    A key's first request in a new minute clears its older windows, so the table holds
-    about one row per active caller."""
+    Past windows are cleared by a periodic job (delete_old_windows), so a request always
+    costs this one statement."""
     from django.db import connection
 
     from fca.models import ApiRateWindow
@@ -48,9 +48,16 @@ def count_request(key: str, *, now: float | None = None) -> tuple[int, int]:
             [key, window],
         )
         count = cursor.fetchone()[0]
-    if count == 1:
-        ApiRateWindow.objects.filter(key=key, window__lt=window).delete()
     return count, int((window + 1) * WINDOW_SECONDS - now) + 1
+
+
+def delete_old_windows(*, now: float | None = None) -> int:
+    """Let go of the counts of minutes gone by; returns how many rows went."""
+    from fca.models import ApiRateWindow
+
+    now = time.time() if now is None else now
+    deleted, _ = ApiRateWindow.objects.filter(window__lt=int(now // WINDOW_SECONDS)).delete()
+    return deleted
 
 
 class ApiRateThrottle(BaseThrottle):

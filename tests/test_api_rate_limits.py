@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from fca.models import ApiRateWindow
-from fca.throttling import WINDOW_SECONDS, count_request
+from fca.throttling import WINDOW_SECONDS, count_request, delete_old_windows
 from fca.tokens import create_token
 
 
@@ -68,11 +68,12 @@ def test_a_caller_without_credentials_is_refused_before_it_is_counted(db, limits
     assert not ApiRateWindow.objects.exists()
 
 
-def test_a_new_minute_starts_a_new_count_and_clears_the_old(db):
+def test_a_new_minute_starts_a_new_count_and_the_job_clears_the_old(db):
     start = 1_000_000 * WINDOW_SECONDS
     assert count_request("token:1:read", now=start)[0] == 1
     assert count_request("token:1:read", now=start + 30) == (2, 31)
     assert count_request("token:1:read", now=start + WINDOW_SECONDS)[0] == 1
+    assert delete_old_windows(now=start + WINDOW_SECONDS + 5) == 1
     assert ApiRateWindow.objects.get().window == 1_000_001
 
 
