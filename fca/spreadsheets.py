@@ -7,6 +7,7 @@ Count Excel tools and Life QI exports come straight in.
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +18,9 @@ from fca.numbers import parse_number
 MAX_ROWS = 50_000
 MAX_COLUMNS = 100
 MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: refuse one that swells past this
+# A line of a real sheet is far shorter; a longer one may be millions of empty cells, each
+# held in memory while its row is read.
+MAX_LINE = 1_000_000
 
 
 # A workbook written by a program, never opened in Excel, has formulas without results:
@@ -79,6 +83,21 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str):
+    """The text's lines, ends kept, as the csv module reads a file opened with newline="";
+    found in place (a StringIO would copy the text at four bytes a character)."""
+    for number, line in enumerate(_LINE.finditer(text), start=1):
+        if line.end() - line.start() > MAX_LINE:
+            raise SpreadsheetError(
+                f"Line {number:,} of the file is longer than {MAX_LINE:,} characters: no row "
+                "of a spreadsheet is that long. Check it was saved as CSV"
+            )
+        yield line.group()
+
+
 def read_csv(data: bytes) -> Table:
     text = _decode(data)
     sample = text[:20_000]
@@ -88,7 +107,7 @@ def read_csv(data: bytes) -> Table:
         dialect = csv.excel
     rows = []
     try:
-        for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+        for number, row in enumerate(csv.reader(_lines(text), dialect), start=1):
             if number > MAX_ROWS:
                 raise SpreadsheetError(f"The file has more than {MAX_ROWS:,} rows")
             rows.append([cell.strip() for cell in row[:MAX_COLUMNS]])

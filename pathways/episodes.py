@@ -34,6 +34,7 @@ MAX_ID_LENGTH = 100
 MAX_LISTED = 2000  # problems kept for the report; the count says how many more there were
 MAX_UNZIPPED = 2 * 1024 * 1024 * 1024
 MAX_COLUMNS = 200  # a workbook may claim 16,384; known columns are far fewer
+MAX_LINE = 1_000_000  # characters: an episode's line is a few hundred
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 _ISO = re.compile(
@@ -121,10 +122,35 @@ def check_file(path: Path, *, max_bytes: int) -> None:
         )
 
 
+def _check_lines(handle, chunk_size: int = MAX_LINE) -> None:
+    """Refuse a line longer than MAX_LINE: the csv module holds a whole row in memory, and
+    a line of one file's size may be a hundred million empty cells. Read in chunks no longer
+    than MAX_LINE, so only a line running across chunks can be too long: a few searches in C
+    per chunk (both Python and PostgreSQL loads call this, through detect_encoding)."""
+    run, lines = 0, 1
+    while chunk := handle.read(chunk_size):
+        first = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+        if first < 0:
+            run += len(chunk)
+        else:
+            run += first
+            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if run > MAX_LINE:
+            raise Refused(
+                f"Line {lines:,} of the file is longer than {MAX_LINE:,} characters: no "
+                "episode is that long. Check the file is a CSV file with a line per episode"
+            )
+        if first >= 0:
+            lines += chunk.count(b"\n")
+            run = len(chunk) - last - 1
+
+
 def detect_encoding(path: Path) -> str:
     """``utf-8-sig`` (UTF-8, with or without a byte-order mark) or ``cp1252`` (Windows-1252,
     as Excel saves CSV); anything else is refused, naming what was found."""
     with path.open("rb") as handle:
+        _check_lines(handle)
+        handle.seek(0)
         head = handle.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise Refused(
