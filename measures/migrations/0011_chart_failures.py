@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('measures', '0010_provisional_points'),
+        ("measures", "0010_provisional_points"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chartresult',
-            name='attempts',
+            model_name="chartresult",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='chartresult',
-            name='failed_at',
+            model_name="chartresult",
+            name="failed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='chartresult',
-            name='failed_version',
+            model_name="chartresult",
+            name="failed_version",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='chartresult',
-            name='failure_reason',
+            model_name="chartresult",
+            name="failure_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
     ]
