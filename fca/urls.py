@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from fca import academy_views, audit_views, sso_views, twofactor_views, views
+from fca import academy_views, api_docs_views, audit_views, sso_views, twofactor_views, views
 from fca.forms import NHSPasswordChangeForm, NHSPasswordResetForm, NHSSetPasswordForm
 
 accounts = [
@@ -95,18 +95,20 @@ urlpatterns = [
     path("api/v1/", include("measures.api_urls")),
     path("api/v1/", include("pathways.api_urls")),
     path("api/v1/", include("bigrooms.api_urls")),
-    # The schema answers 401 to callers without credentials; its docs page, for people in
-    # a browser, sends them to sign in. The split view's script is a static file: no
-    # inline script for the content security policy to refuse.
+    # The schema answers 401 to callers without credentials; its docs pages, for people in
+    # a browser, send them to sign in. The reference is our own page, made from the schema;
+    # Swagger UI stays for trying requests out (its markup is not ours to make accessible).
+    # The split view's script is a static file: no inline script for the CSP to refuse.
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", api_docs_views.api_reference, name="api_docs"),
     path(
-        "api/docs/",
+        "api/docs/try/",
         login_required(
             SpectacularSwaggerSplitView.as_view(
                 url_name="api_schema", template_name="api/docs.html"
             )
         ),
-        name="api_docs",
+        name="api_docs_try",
     ),
 ]
 

@@ -198,6 +198,7 @@ RULES = {
     "api_episode_upload_list": {"GET": "pathway_load"},
     "api_schema": {"GET": "signed_in"},
     "api_docs": {"GET": "signed_in"},
+    "api_docs_try": {"GET": "signed_in"},
     "api_episode_upload": {"GET": "pathway_load"},
     "episode_upload": {"GET": "pathway_load"},
     "episode_upload_confirm": {"POST": "pathway_load"},
