@@ -44,6 +44,7 @@ ACTIONS = {
     "token.refused": "API token refused",
     "deleted": "Deleted",
     "retention.run": "Old episode data deleted (retention)",
+    "retention.housekeeping": "Expired sessions, old sign-in records and audit events deleted",
     "task.failed": "Background work failed",
 }
 

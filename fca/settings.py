@@ -238,6 +238,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+# How long sign-in records (each sign-in's address and browser, failed attempts) are kept.
+FCA_SIGN_IN_RECORDS_DAYS = env_int("FCA_SIGN_IN_RECORDS_DAYS", 90)
+# How long audit events are kept, in months; 0 keeps them for the life of the service.
+FCA_AUDIT_KEEP_MONTHS = env_int("FCA_AUDIT_KEEP_MONTHS", 0)
 
 # Two-factor sign-in (fca/twofactor.py) for QI leads and academy admins signing in locally;
 # on by default everywhere, so the demo and the tests go the way production does.
@@ -344,6 +348,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The API's per-minute request counts, once their minute has gone.
     "delete-old-rate-windows": {"task": "fca.tasks.delete_old_rate_windows", "schedule": 600},
+    # Expired sessions, old sign-in records and (when a period is set) old audit events.
+    "housekeeping": {"task": "fca.tasks.tidy", "schedule": crontab(hour=3, minute=30)},
     "episode-retention": {
         "task": "pathways.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=15),

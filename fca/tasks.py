@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from fca import academy, throttling
+from fca import academy, housekeeping, throttling
 
 
 @shared_task
@@ -11,3 +11,8 @@ def delete_unconfirmed_enrolments() -> int:
 @shared_task
 def delete_old_rate_windows() -> int:
     return throttling.delete_old_windows()
+
+
+@shared_task
+def tidy() -> dict[str, int]:
+    return housekeeping.tidy()

@@ -189,3 +189,30 @@ def test_the_log_page_costs_the_same_queries_however_many_events(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("audit_log"))
     assert len(response.context["rows"]) == 50
+
+
+def test_housekeeping_lets_go_of_expired_sessions_old_sign_in_records_and_audit_events(
+    client, cast, settings
+):
+    from axes.models import AccessLog
+    from django.contrib.sessions.models import Session
+
+    from fca import housekeeping
+
+    client.post(reverse("login"), {"username": "alice@north.nhs.uk", "password": PASSWORD})
+    assert AccessLog.objects.count() == 1 and Session.objects.count() == 1
+    old = audit.record("export", actor=cast.alice, target=cast.room)
+    AuditEvent.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=800))
+
+    # Kept while within their periods, and audit events kept for good by default.
+    assert housekeeping.tidy() == {"sessions": 0, "sign_in_records": 0, "audit_events": 0}
+    assert AuditEvent.objects.filter(pk=old.pk).exists()
+
+    settings.FCA_AUDIT_KEEP_MONTHS = 24
+    later = timezone.now() + timedelta(days=91)
+    assert housekeeping.tidy(now=later) == {
+        "sessions": 1, "sign_in_records": 1, "audit_events": 1
+    }  # fmt: skip
+    assert not AuditEvent.objects.filter(pk=old.pk).exists()
+    runs = AuditEvent.objects.filter(action="retention.housekeeping").order_by("pk")
+    assert [r.details["audit_events"] for r in runs] == [0, 1]
