@@ -1,5 +1,6 @@
 """Writes to big rooms and their weekly sessions."""
 
+import io
 import logging
 import re
 import uuid
@@ -9,13 +10,14 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bigrooms import boardpack, diagram
 from bigrooms.models import (
@@ -614,6 +616,9 @@ def save_five_vs(*, room: BigRoom, by, **texts: str) -> FiveVs | None:
 
 
 PHOTO_TYPES = {"JPEG": "jpg", "PNG": "png"}
+# A 48-megapixel phone camera's photo, with room to spare: drawn again (to drop what the
+# camera wrote), a photo is held whole in memory, three bytes a pixel.
+PHOTO_MAX_PIXELS = 60_000_000
 
 
 def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
@@ -623,16 +628,37 @@ def add_photo(*, room: BigRoom, image, caption: str, by) -> RoomPhoto:
         raise SessionError({"image": f"The photo is larger than {limit} MB: upload a smaller one"})
     try:
         with Image.open(image) as picture:
-            kind = picture.format
+            kind, (width, height) = picture.format, picture.size
             picture.verify()
     except Exception:
         kind = None
     if kind not in PHOTO_TYPES:
         raise SessionError({"image": "The file is not a photo: upload a JPEG or PNG"})
+    if width * height > PHOTO_MAX_PIXELS:
+        raise SessionError(
+            {"image": f"The photo is {width:,} × {height:,} pixels: the most is "
+             f"{PHOTO_MAX_PIXELS // 1_000_000} million. Upload a smaller copy"}
+        )  # fmt: skip
     image.seek(0)
     # Our own name and extension: never the uploader's (an "evil.html" stays a picture).
-    image.name = f"{uuid.uuid4().hex}.{PHOTO_TYPES[kind]}"
-    return RoomPhoto.objects.create(room=room, image=image, caption=caption.strip(), uploaded_by=by)
+    name = f"{uuid.uuid4().hex}.{PHOTO_TYPES[kind]}"
+    return RoomPhoto.objects.create(
+        room=room, image=ContentFile(_without_metadata(image, kind), name=name),
+        caption=caption.strip(), uploaded_by=by,
+    )  # fmt: skip
+
+
+def _without_metadata(image, kind: str) -> bytes:
+    """The picture drawn again with none of what the camera wrote (when, often where, the
+    phone's make): turned upright first, as the camera's orientation tag said."""
+    with Image.open(image) as picture:
+        upright = ImageOps.exif_transpose(picture)
+        out = io.BytesIO()
+        if kind == "JPEG":
+            upright.convert("RGB").save(out, format="JPEG", quality=90)
+        else:
+            upright.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def add_stakeholder(*, room: BigRoom, **fields: str) -> Stakeholder:

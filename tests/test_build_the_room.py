@@ -63,6 +63,25 @@ def test_a_photo_is_added_and_served_only_to_the_room(coach, cast, client):
     assert client.get(reverse("room_photo", args=[cast.room.pk, photo.pk])).status_code == 403
 
 
+def test_a_photo_keeps_nothing_the_camera_wrote_and_stays_upright(coach, cast):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; shown rotated 90° clockwise
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0132] = "2026:11:20 09:15:00"
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "yellow").save(buffer, format="JPEG", exif=exif)
+    coach.post(
+        reverse("room_build", args=[cast.room.pk]),
+        {"form": "photo", "caption": "Flipchart",
+         "image": SimpleUploadedFile("IMG_0001.jpg", buffer.getvalue(), "image/jpeg")},
+    )  # fmt: skip
+    stored = RoomPhoto.objects.get().image.read()
+    assert b"PhoneMaker" not in stored and b"2026:11:20" not in stored
+    with Image.open(io.BytesIO(stored)) as picture:
+        assert picture.format == "JPEG" and not picture.getexif()
+        assert picture.size == (20, 40)  # turned as the tag said, so it reads upright
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -78,6 +97,18 @@ def test_a_file_that_is_not_a_photo_is_refused(coach, cast, content, message):
     )  # fmt: skip
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert not RoomPhoto.objects.exists()
+
+
+def test_a_photo_of_too_many_pixels_is_refused_before_it_is_drawn(coach, cast):
+    buffer = io.BytesIO()
+    Image.new("1", (8_000, 8_000)).save(buffer, format="PNG")  # 64 million pixels, 8 kB
+    response = coach.post(
+        reverse("room_build", args=[cast.room.pk]),
+        {"form": "photo", "caption": "Huge",
+         "image": SimpleUploadedFile("huge.png", buffer.getvalue(), "image/png")},
+    )  # fmt: skip
+    assert "The photo is 8,000 × 8,000 pixels: the most is 60 million" in response.content.decode()
     assert not RoomPhoto.objects.exists()
 
 
