@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from drf_spectacular.generators import SchemaGenerator
 
 from fca.tokens import PeopleOnly
@@ -156,7 +158,7 @@ def build_reference(schema: dict, *, base_url: str, feed_ops: frozenset[str]) ->
 
 def _operation(schema, path, method, spec, *, base_url, feed_ops) -> Operation:
     summary = spec.get("summary") or spec.get("operationId", "")
-    description = _paragraphs(spec.get("description", ""))
+    paragraphs = _paragraphs(spec.get("description", ""))
     parameters = [
         Parameter(
             name=p["name"],
@@ -173,7 +175,7 @@ def _operation(schema, path, method, spec, *, base_url, feed_ops) -> Operation:
     responses = [
         Response(
             status=status,
-            description=(answer.get("description") or STATUS_WORDS.get(status, "")).strip(),
+            description=_prose(answer.get("description") or STATUS_WORDS.get(status, "")),
             fields=_fields(schema, _json_schema(answer)),
         )
         for status, answer in sorted(spec.get("responses", {}).items())
@@ -183,8 +185,8 @@ def _operation(schema, path, method, spec, *, base_url, feed_ops) -> Operation:
         method=method.upper(),
         path=path,
         summary=summary,
-        description=description,
-        who=_who(summary, description),
+        description=[_prose(p) for p in paragraphs],
+        who=_who(summary, paragraphs),
         feed_tokens=spec.get("operationId") in feed_ops,
         parameters=parameters,
         body_type=body_type,
@@ -192,6 +194,12 @@ def _operation(schema, path, method, spec, *, base_url, feed_ops) -> Operation:
         responses=responses,
         curl=_curl(schema, path, method, spec, body_type, body_schema, base_url=base_url),
     )
+
+
+def _prose(text: str) -> SafeString:
+    """Schema text as HTML: escaped, with `backticked` words as code, as the schema's
+    Markdown means them."""
+    return mark_safe(re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text.strip())))
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -256,8 +264,10 @@ def _type(schema: dict, node: dict) -> str:
     choices = _choices(schema, node)
     nullable = node.get("nullable") or None in choices
     if choices:
-        shown = ", ".join(json.dumps(c) for c in choices if c is not None)
+        shown = ", ".join(json.dumps(c) for c in choices if c not in (None, ""))
         words = f"one of {shown}" if shown else "null"
+        if "" in choices:
+            words += ", or empty text"
     else:
         words = _base_type(schema, node)
     return f"{words}, or null" if nullable and words != "null" else words
@@ -304,7 +314,7 @@ def _describe(node: dict, text: str = "") -> str:
     if node.get("readOnly"):
         limits.append("Set by the server.")
     sentence = words if not words or words.endswith((".", "?", "!")) else f"{words}."
-    return " ".join([sentence, *limits] if sentence else limits)
+    return _prose(" ".join([sentence, *limits] if sentence else limits))
 
 
 def _fields(schema: dict, node: dict, *, prefix: str = "", depth: int = 0) -> list[Field]:

@@ -60,6 +60,8 @@ def test_an_operation_shows_its_parameters_body_responses_and_an_example(client,
     assert "<code>attendance[].user_id</code>" in log  # a nested body field, flattened
     assert "date (YYYY-MM-DD)" in log
     assert "From 0 to 200. Default 0." in log  # guests' limits
+    assert "Default &quot;in_room&quot;." in log  # escaped once, not twice
+    assert "or <code>problems</code>, a list of messages" in log  # `problems` as code
     assert "<strong>201</strong>" in log and "<strong>429</strong>" in log
     assert "Refused (403): use a personal token" in log
     assert "Authorization: Bearer $TOKEN" in log
