@@ -18,6 +18,7 @@ from fca.access import (
     get_pathway_for_user,
 )
 from fca.api_schema import page_of, responses
+from fca.numbers import sizes_apart
 from measures.api import MeasureSerializer
 from measures.models import Measure
 from pathways import services
@@ -30,9 +31,8 @@ class SendSerializer(serializers.Serializer):
     def validate_file(self, file):
         limit = settings.FCA_MAX_EPISODE_FILE_MB
         if file.size > limit * 1_000_000:
-            raise serializers.ValidationError(
-                f"The file is {file.size / 1_000_000:,.0f} MB: the most is {limit} MB"
-            )
+            words, most = sizes_apart(file.size, limit * 1_000_000)
+            raise serializers.ValidationError(f"The file is {words}: the most is {most}")
         return file
 
     load = serializers.ChoiceField(

@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fca.identifiers import IDENTIFYING_HEADING, is_nhs_number
+from fca.numbers import sizes_apart
 from fca.spreadsheets import FORMULA, is_formula
 
 LONDON = ZoneInfo("Europe/London")
@@ -116,10 +117,8 @@ def check_file(path: Path, *, max_bytes: int) -> None:
     if size == 0:
         raise Refused("The file is empty")
     if size > max_bytes:
-        raise Refused(
-            f"The file is {size / 1_000_000:,.0f} MB: the most is {max_bytes / 1_000_000:,.0f} "
-            "MB. Send fewer weeks at a time"
-        )
+        words, most = sizes_apart(size, max_bytes)
+        raise Refused(f"The file is {words}: the most is {most}. Send fewer weeks at a time")
 
 
 def _check_lines(handle, chunk_size: int = MAX_LINE) -> None:

@@ -2,6 +2,7 @@ from django import forms
 
 from fca.forms import NHSFormMixin
 from fca.models import Organisation
+from fca.numbers import sizes_apart
 from measures.forms import NumberField
 from pathways.models import Pathway, Step
 
@@ -88,8 +89,10 @@ class EpisodeFileForm(NHSFormMixin, forms.Form):
     file = forms.FileField(
         label="Upload a file of episodes",
         help_text="CSV or Excel (.xlsx), one row per episode",
-        error_messages={"required": "Choose a CSV or Excel file of episodes",
-                        "empty": "The file is empty"},  # fmt: skip
+        error_messages={
+            "required": "Choose a CSV or Excel file of episodes",
+            "empty": "The file is empty",
+        },  # fmt: skip
     )
 
     def clean_file(self):
@@ -98,9 +101,9 @@ class EpisodeFileForm(NHSFormMixin, forms.Form):
         file = self.cleaned_data["file"]
         limit = settings.FCA_MAX_EPISODE_FILE_MB
         if file.size > limit * 1_000_000:
+            words, most = sizes_apart(file.size, limit * 1_000_000)
             raise forms.ValidationError(
-                f"The file is {file.size / 1_000_000:,.0f} MB: the most is {limit} MB. Send "
-                "fewer weeks at a time"
+                f"The file is {words}: the most is {most}. Send fewer weeks at a time"
             )
         if file.size == 0:
             raise forms.ValidationError("The file is empty")

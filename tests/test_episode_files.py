@@ -171,7 +171,7 @@ def test_an_empty_or_oversized_file_is_refused(tmp_path):
         _check(tmp_path, b"")
     with pytest.raises(Refused, match="no episodes"):
         _check(tmp_path, HEADER)
-    with pytest.raises(Refused, match="the most is 0 MB"):
+    with pytest.raises(Refused, match="The file is 77 bytes: the most is 10 bytes"):
         _check(tmp_path, HEADER + "A1,2026-07-01T09:30,,,\n", limit=10)
 
 
@@ -201,3 +201,13 @@ def test_an_excel_column_of_dates_of_birth_refuses_the_workbook(tmp_path):
     book.save(path)
     with pytest.raises(Refused, match="The column “born” holds dates of birth"):
         check_rows(path, "episodes.xlsx", step_codes=[], max_bytes=10**7, now=NOW)
+
+
+def test_a_files_size_and_its_limit_never_read_the_same():
+    from fca.numbers import file_size, sizes_apart
+
+    assert [file_size(n) for n in (1, 512, 4_200, 3_000_000, 200_400_000)] == [
+        "1 byte", "512 bytes", "4.2 kB", "3 MB", "200.4 MB"
+    ]  # fmt: skip
+    assert sizes_apart(1_400_000, 1_000_000) == ("1.4 MB", "1 MB")
+    assert sizes_apart(3_040_000, 3_000_000) == ("3,040,000 bytes", "3,000,000 bytes")
