@@ -280,7 +280,8 @@ class Bench:
                 profile.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 profile.terminate()
-        return {"elapsed": elapsed, "cpu": sampler.totals(), "cores": os.cpu_count()}
+        return {"elapsed": elapsed, "cpu": sampler.totals(), "cores": os.cpu_count(),
+                "sampler": sampler}  # fmt: skip
 
     def start_profile(self, *, seconds: float):
         """py-spy on the busiest-to-be gunicorn worker (the first), for most of the run."""
@@ -325,7 +326,14 @@ class Bench:
         for failure in failures[:10]:
             print(f"  error ×{failure['Occurrences']}: {failure['Method']} {failure['Name']}: "
                   f"{failure['Error'][:200]}")  # fmt: skip
-        self.report_cpu(stats, whole["count"])
+        self.report_cpu(stats["cpu"], stats["elapsed"], stats["cores"], whole["count"])
+        seconds, cpu = stats["sampler"].since(settled)
+        if steady["count"] and seconds > 10:
+            steady_count = sum(
+                1 for r in requests if settled + 1 <= r.start <= settled + 1 + seconds
+            )
+            print("\n  the steady state alone (after the last sign-in):", end="")
+            self.report_cpu(cpu, seconds, stats["cores"], steady_count)
         report_profile(self.work / "profile.txt")
         verdict = whole["rps"] >= GOAL_RPS and whole["p95"] < GOAL_P95_MS and not whole["errors"]
         print(
@@ -336,11 +344,11 @@ class Bench:
         )
         print(f"load average (1 min) after the run: {os.getloadavg()[0]:.2f}")
 
-    def report_cpu(self, stats: dict, count: int) -> None:
-        cpu, elapsed = stats["cpu"], stats["elapsed"]
-        available = elapsed * stats["cores"]
-        print(f"\nCPU over the {elapsed:.0f} s run ({stats['cores']} cores: {available:.0f} "
-              "core-seconds), user+system seconds:")  # fmt: skip
+    def report_cpu(self, cpu: dict, elapsed: float, cores: int, count: int) -> None:
+        cpu = dict(cpu)
+        available = elapsed * cores
+        print(f"\nCPU over {elapsed:.0f} s ({cores} cores: {available:.0f} core-seconds), "
+              "user+system seconds:")  # fmt: skip
         everything = cpu.pop("machine (all processes)")
         for group, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
             print(f"  {group:<34}{seconds:>8.1f} s {seconds / available:>6.0%} of the machine")
@@ -354,10 +362,11 @@ class Bench:
         server = ours - cpu.get("locust", 0.0)
         per = 1000 * server / count
         generator = 1000 * cpu.get("locust", 0.0) / count
-        print(f"  per request: {per:.1f} ms of server CPU (gunicorn, Celery, PostgreSQL, "
-              f"Redis) + {generator:.1f} ms of Locust; so at most "
-              f"{1000 * stats['cores'] / (per + generator):.0f} req/s on {stats['cores']} "
-              "idle cores")  # fmt: skip
+        print(
+            f"  per request: {per:.1f} ms of server CPU (gunicorn, Celery, PostgreSQL, "
+            f"Redis) + {generator:.1f} ms of Locust; so at most "
+            f"{1000 * cores / (per + generator):.0f} req/s on {cores} idle cores"
+        )
 
 
 def report_profile(path: Path) -> None:
@@ -488,6 +497,7 @@ class CpuSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._conn = None
+        self.history: list[tuple[float, dict[str, float]]] = []
 
     def machine(self) -> float:
         t = self.psutil.cpu_times()
@@ -557,13 +567,25 @@ class CpuSampler:
             else:
                 g, baseline, _ = self.seen[pid]
                 self.seen[pid] = (g, baseline, now)
+        # The running totals over time, for the CPU of the steady state alone.
+        self.history.append((time.time(), self.totals(running=True)))
 
-    def totals(self) -> dict[str, float]:
+    def totals(self, running: bool = False) -> dict[str, float]:
         out: dict[str, float] = defaultdict(float)
         for group, first, last in self.seen.values():
             out[group] += last - first
-        out["machine (all processes)"] = self.machine_end - self.machine_start
+        end = self.machine() if running else self.machine_end
+        out["machine (all processes)"] = end - self.machine_start
         return dict(out)
+
+    def since(self, moment: float) -> tuple[float, dict[str, float]]:
+        """The seconds and CPU by group from the first sample at or after ``moment``."""
+        later = [(t, totals) for t, totals in self.history if t >= moment]
+        if not later:
+            return 0.0, {}
+        start, before = later[0]
+        end, after = self.history[-1]
+        return end - start, {g: after[g] - before.get(g, 0.0) for g in after}
 
 
 def mix(users: int) -> tuple[int, int, int]:
@@ -649,7 +671,7 @@ def prepare(path: Path, qi_leads: int) -> None:
         )  # fmt: skip
     orgs = list(Organisation.objects.order_by("pk"))
     for number, org in enumerate(orgs):
-        lead = OrganisationMembership.objects.get(organisation=org, role="qi_lead").user
+        lead = User.objects.get(email=f"qi-lead-{number + 1}@seed.example")
         rooms = list(org.big_rooms.values_list("pk", flat=True))
         measures = list(Measure.objects.filter(room__host=org).values_list("pk", flat=True))
         # One account per simulated QI lead: a code from an authenticator app is good
