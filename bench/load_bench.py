@@ -108,8 +108,11 @@ class Bench:
         self.env.pop("DJANGO_DEBUG", None)
 
     def run(self) -> None:
-        # Ctrl+C and a TERM both unwind through the finally below.
+        # Ctrl+C, TERM and a closed terminal all unwind through the finally below (SIGINT
+        # explicitly: a shell starting the runner in the background leaves it ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
         try:
             self.set_up()
             self.start_servers()
