@@ -33,6 +33,10 @@ ACTIONS = {
     "membership.removed": "Removed from a room",
     "enrolment.confirmed": "Coaches enrolled",
     "coach.status_changed": "Coach status changed",
+    "role.changed": "Organisation role changed",
+    "role.academy_admin": "Academy admin role changed",
+    "account.disabled": "Account disabled",
+    "account.enabled": "Account enabled",
     "upload.measure_data": "Measure data uploaded",
     "upload.episodes": "Episode file received",
     "upload.episodes_loaded": "Episodes loaded",
@@ -183,7 +187,10 @@ def connect() -> None:
 # The log's filters group actions as people look for them.
 GROUPS = {
     "sign_in": ("Signing in and out", ("sign_in", "sign_out", "two_factor")),
-    "people": ("Roles, memberships and enrolments", ("membership", "enrolment", "coach")),
+    "people": (
+        "Roles, memberships and enrolments",
+        ("membership", "role", "account", "enrolment", "coach"),
+    ),
     "upload": ("Uploads", ("upload",)),
     "export": ("Downloads", ("export",)),
     "token": ("API tokens", ("token",)),
@@ -212,8 +219,7 @@ def events_for(user, *, organisation=None, group="", outcome="", person="", sinc
     """The events the person may read, newest first, narrowed by the filters."""
     events = AuditEvent.objects.readable_by(user).select_related("organisation")
     if organisation is not None:
-        staff = organisation.memberships.values("user")
-        events = events.filter(Q(organisation=organisation) | Q(actor__in=staff))
+        events = events.for_organisations([organisation.pk])
     if group in GROUPS:
         match = Q()
         for prefix in GROUPS[group][1]:

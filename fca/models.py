@@ -6,7 +6,7 @@ bigrooms.models: room membership, not employer, is what grants access to a room.
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
 
@@ -326,8 +326,18 @@ class AuditEventQuerySet(models.QuerySet):
         led = OrganisationMembership.objects.filter(
             user=user, role=OrganisationMembership.Role.QI_LEAD
         ).values("organisation")
-        staff = OrganisationMembership.objects.filter(organisation__in=led).values("user")
-        return self.filter(models.Q(organisation__in=led) | models.Q(actor__in=staff))
+        return self.for_organisations(led)
+
+    def for_organisations(self, organisations) -> "AuditEventQuerySet":
+        """Events about these organisations' rooms and pathways, and about their people:
+        what they did, and what was done to their accounts."""
+        people = OrganisationMembership.objects.filter(organisation__in=organisations)
+        ids = people.annotate(text=Cast("user_id", models.CharField())).values("text")
+        return self.filter(
+            models.Q(organisation__in=organisations)
+            | models.Q(actor__in=people.values("user"))
+            | models.Q(target_type="user", target_id__in=ids)
+        )
 
 
 class AuditEvent(models.Model):

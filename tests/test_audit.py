@@ -5,6 +5,7 @@ import io
 import json
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -216,3 +217,46 @@ def test_housekeeping_lets_go_of_expired_sessions_old_sign_in_records_and_audit_
     assert not AuditEvent.objects.filter(pk=old.pk).exists()
     runs = AuditEvent.objects.filter(action="retention.housekeeping").order_by("pk")
     assert [r.details["audit_events"] for r in runs] == [0, 1]
+
+
+def test_an_operator_gives_and_takes_roles_and_disables_accounts_audited(client, cast):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("set_access", "BOB@north.nhs.uk", "--organisation", "rxn", "--role", "qi_lead",
+                 stdout=out)  # fmt: skip
+    assert "staff → qi_lead" in out.getvalue()
+    assert cast.bob.org_memberships.get().role == "qi_lead"
+    call_command("set_access", "bob@north.nhs.uk", "--academy-admin", "yes", stdout=out)
+    call_command("set_access", "charlie@south.nhs.uk", "--organisation", "RYS", "--role", "none",
+                 stdout=out)  # fmt: skip
+    assert not cast.charlie.org_memberships.exists()
+
+    client.force_login(cast.dana)
+    assert client.get(reverse("home")).status_code == 200
+    call_command("set_access", "dana@north.nhs.uk", "--disable", stdout=out)
+    assert client.get(reverse("home")).status_code == 302  # signed out at once
+
+    events = list(AuditEvent.objects.filter(actor_email__startswith="command line")
+                  .order_by("pk").values_list("action", "target_name", "details"))  # fmt: skip
+    assert events == [
+        ("role.changed", "Bob Brown", {"role": "qi_lead", "was": "staff"}),
+        ("role.academy_admin", "Bob Brown", {"admin": True}),
+        ("role.changed", "Charlie Cole", {"role": "none", "was": "staff"}),
+        ("account.disabled", "Dana Dale", {}),
+    ]
+    # The north's QI lead reads the changes to the north's people.
+    client.force_login(cast.quinn)
+    shown = {
+        what for _, what, _ in client.get(reverse("audit_log"), {"group": "people"}).context["rows"]
+    }
+    assert {"Organisation role changed", "Account disabled"} <= shown
+
+    for bad, words in (
+        (["nobody@x.nhs.uk", "--disable"], "No account has the email address"),
+        (["bob@north.nhs.uk", "--organisation", "ZZZ", "--role", "viewer"], "No organisation"),
+        (["bob@north.nhs.uk", "--organisation", "RXN", "--role", "boss"], "is not a role"),
+        (["bob@north.nhs.uk", "--role", "viewer"], "together"),
+    ):
+        with pytest.raises(CommandError, match=words):
+            call_command("set_access", *bad, stdout=out)
