@@ -86,6 +86,23 @@ def parse_date(text: str) -> date:
     raise ValueError(f"“{text.strip()}” is not a date: write it as 01/03/2024 or 1 Mar 2024")
 
 
+def swappable_example(texts) -> str | None:
+    """A date among ``texts`` written in numbers whose day and month could be swapped
+    (03/04/2026), when no date among them settles which comes first (none has a first
+    number over 12, as 13/04/2026 would): then a file written month first would be read
+    wrongly without a word. None when a date settles it or none could be swapped."""
+    example = None
+    for text in texts:
+        m = _DAY_FIRST.match(" ".join(str(text).strip().lower().split()))
+        if not m:
+            continue
+        if int(m[1]) > 12:
+            return None
+        if example is None and m[1].lstrip("0") != m[2].lstrip("0"):
+            example = str(text).strip()
+    return example
+
+
 def week_start(day: date) -> date:
     """The Monday of the week holding ``day``."""
     return day - timedelta(days=day.weekday())

@@ -16,6 +16,7 @@ class PastedRow:
     line: int
     day: date
     numbers: tuple[float, ...]
+    date_text: str = ""
 
 
 class PasteError(ValueError):
@@ -85,7 +86,7 @@ def parse_rows(text: str, *, numbers: int = 1, max_rows: int) -> list[PastedRow]
         if cell_problems:
             problems.append(f"Line {number}: {'; '.join(cell_problems)}")
             continue
-        rows.append(PastedRow(line=number, day=day, numbers=tuple(parsed)))
+        rows.append(PastedRow(line=number, day=day, numbers=tuple(parsed), date_text=cells[0]))
     if len(rows) > max_rows:
         problems.insert(0, f"The paste has {len(rows):,} rows: paste at most {max_rows:,} at once")
     if not rows and not problems:

@@ -12,7 +12,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from fca import audit
-from fca.dates import parse_date
+from fca.dates import format_date, parse_date, swappable_example
 from fca.enqueue import enqueue_on_commit
 from fca.identifiers import identifier_problem
 from fca.numbers import parse_number
@@ -565,6 +565,21 @@ def rows_from_upload(
     if problems:
         raise DataError(sorted(problems, key=_row_number))
     return rows
+
+
+def day_first_warning(measure: Measure, date_texts) -> str:
+    """Words for the person when the dates they sent could have been written month first
+    and nothing in them says which (see fca.dates.swappable_example); "" otherwise."""
+    example = swappable_example(date_texts)
+    if example is None:
+        return ""
+    periods = "weeks" if measure.frequency == Measure.Frequency.WEEKLY else "months"
+    return (
+        f"Check the dates: each was read day first, as the UK writes them, so “{example}” is "
+        f"{format_date(parse_date(example))}. If they were written month first, the values "
+        f"are in the wrong {periods}: remove them and send the dates as 2026-03-01 or "
+        "1 Mar 2026."
+    )
 
 
 def _parse(parse, cell: str):

@@ -139,6 +139,9 @@ def paste_points(request: HttpRequest, measure_id: int) -> HttpResponse:
             form.add_error("rows", summarise(error.problems))
         else:
             messages.success(request, _counts_message(counts))
+            texts = [row.date_text for row in form.cleaned_data["rows"]]
+            if date_warning := services.day_first_warning(measure, texts):
+                messages.warning(request, date_warning)
             return redirect("measure_detail", measure_id=measure.pk)
     return _render_measure(request, measure, access, status=400, paste_form=form)
 
@@ -298,16 +301,25 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
     initial.update({f"{n}_column": str(c) for n, c in zip(names, columns, strict=True)})
     form = ColumnsForm(request.POST or None, measure=measure, upload=upload, initial=initial)
     plan = problems = None
+    date_warning = span = ""
     if request.method == "POST" and form.is_valid():
         try:
-            rows = services.rows_from_upload(
-                upload=upload, header_row=form.cleaned_data["header_row"], columns=form.columns()
-            )
+            header_row, columns = form.cleaned_data["header_row"], form.columns()
+            rows = services.rows_from_upload(upload=upload, header_row=header_row, columns=columns)
+            dates = [row[columns[0]] for row in upload.rows[header_row:] if columns[0] < len(row)]
+            date_warning = services.day_first_warning(measure, dates)
             if "load" in request.POST:
                 counts = services.load_upload(measure=measure, upload=upload, rows=rows)
                 messages.success(request, f"From {upload.filename}: {_counts_message(counts)}")
+                if date_warning:
+                    messages.warning(request, date_warning)
                 return redirect("measure_detail", measure_id=measure.pk)
             plan = services.plan_data_points(measure=measure, rows=rows)
+            periods = sorted(measure.period_of(day) for _, day, _ in rows)
+            span = " to ".join(
+                services.describe_period(measure, p)
+                for p in dict.fromkeys([periods[0], periods[-1]])
+            )
         except services.DataError as error:
             problems = error.problems
     context = {
@@ -319,6 +331,8 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
         "preview": upload.rows[:12],
         "letters": [column_letter(i) for i in range(max(map(len, upload.rows), default=0))],
         "plan": plan,
+        "span": span,
+        "date_warning": date_warning,
         "problems": summarise(problems) if problems else None,
         "problem_count": len(problems) if problems else 0,
     }

@@ -215,3 +215,11 @@ def test_a_form_from_an_expired_page_says_so_and_saves_nothing(cast):
     assert response.status_code == 403
     assert "This page had expired" in response.content.decode()
     assert not DataPoint.objects.exists()
+
+
+def test_a_paste_whose_dates_could_be_month_first_is_questioned(coach, cast):
+    response = _paste(coach, cast.measure, "03/11/2026\t30\n10/11/2026\t31")
+    page = coach.get(response["Location"]).content.decode()
+    assert "“03/11/2026” is 3 Nov 2026. If they were written month first, the values are in" in page
+    settled = _paste(coach, cast.measure, "10/11/2026\t35\n17/11/2026\t33")
+    assert "Check the dates" not in coach.get(settled["Location"]).content.decode()

@@ -174,3 +174,29 @@ def test_uploads_nobody_loaded_are_let_go_after_a_day(cast):
     cast.measure.uploads.create(filename="new.csv", rows=[["a"]])
     assert delete_old_uploads() == 1
     assert list(MeasureUpload.objects.values_list("filename", flat=True)) == ["new.csv"]
+
+
+def test_dates_that_could_be_month_first_are_questioned_with_the_span_in_words(coach, cast):
+    # Every day is 12 or less: 03/02/2025 is 3 Feb to a UK file, 2 Mar to a US one.
+    content = b"Week,Hours\r\n06/01/2025,30\r\n03/02/2025,31\r\n03/03/2025,29\r\n"
+    review = _review_url(_upload(coach, cast.measure, "maybe-us.csv", content))
+    check = coach.post(
+        review, {"header_row": "1", "date_column": "0", "value_column": "1", "check": "1"}
+    ).content.decode()
+    assert "From the week starting 6 Jan 2025 to the week starting 3 Mar 2025." in check
+    assert "Day or month first?" in check
+    assert "“06/01/2025” is 6 Jan 2025. If they were written month first" in check
+    loaded = coach.post(
+        review, {"header_row": "1", "date_column": "0", "value_column": "1", "load": "1"},
+        follow=True,
+    )  # fmt: skip
+    assert "Check the dates: each was read day first" in loaded.content.decode()
+
+
+def test_dates_that_settle_it_or_cannot_swap_are_not_questioned():
+    from fca.dates import swappable_example
+
+    assert swappable_example(["06/01/2025", "13/01/2025"]) is None  # 13 is no month
+    assert swappable_example(["01/01/2025", "02/02/2025"]) is None  # the same either way
+    assert swappable_example(["2025-01-06", "6 Jan 2025"]) is None  # words and ISO
+    assert swappable_example(["Week", "", "01/01/2025", " 03/02/25 "]) == "03/02/25"
