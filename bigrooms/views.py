@@ -291,7 +291,7 @@ def room_members(request: HttpRequest, room_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, room_id: int, membership_id: int) -> HttpResponse:
     room, _ = get_big_room_for_user(request.user, room_id, members=True)
     try:
-        membership = services.remove_member(room=room, membership_id=membership_id)
+        membership = services.remove_member(room=room, membership_id=membership_id, by=request.user)
     except services.SessionError as error:
         messages.error(request, error.problems["__all__"])
     else:

@@ -60,6 +60,7 @@ def test_membership_changes_name_the_room_the_person_and_the_host_organisation(c
 
     client.post(reverse("member_remove", args=[cast.room.pk, gita.pk]))
     removed = _events("membership.removed").get()
+    assert removed.actor == cast.alice
     assert removed.details == {"person": gita.user_id, "role": "member"}
 
 
