@@ -326,7 +326,10 @@ def test_each_time_reads_as_the_python_path_reads_it(tmp_path, db, text):
 
 def test_an_oversized_file_is_refused_in_the_same_words(tmp_path, db):
     outcome = assert_same(tmp_path, HEADER + "A1,2026-07-01T09:30,,,\n", limit=10)
-    assert outcome == ("refused", "The file is 77 bytes: the most is 10 bytes. Send fewer weeks at a time")
+    assert outcome == (
+        "refused",
+        "The file is 77 bytes: the most is 10 bytes. Send fewer weeks at a time",
+    )
 
 
 @pytest.mark.parametrize(
