@@ -329,14 +329,18 @@ class AuditEventQuerySet(models.QuerySet):
         return self.for_organisations(led)
 
     def for_organisations(self, organisations) -> "AuditEventQuerySet":
-        """Events about these organisations' rooms and pathways, and about their people:
-        what they did, and what was done to their accounts."""
+        """Events about these organisations' rooms and pathways, and, among events of no
+        organisation (signing in, accounts), those of their people: what they did and what
+        was done to their accounts. What their people did in another organisation is that
+        organisation's to read."""
         people = OrganisationMembership.objects.filter(organisation__in=organisations)
         ids = people.annotate(text=Cast("user_id", models.CharField())).values("text")
+        about_people = models.Q(actor__in=people.values("user")) | models.Q(
+            target_type="user", target_id__in=ids
+        )
         return self.filter(
             models.Q(organisation__in=organisations)
-            | models.Q(actor__in=people.values("user"))
-            | models.Q(target_type="user", target_id__in=ids)
+            | (models.Q(organisation__isnull=True) & about_people)
         )
 
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from bigrooms.models import BigRoom, RoomMembership
 from fca import audit
-from fca.models import AuditEvent, Organisation
+from fca.models import AuditEvent, Organisation, OrganisationMembership
+from fca.tokens import REFUSALS_LOGGED_A_MINUTE
 from pathways import services as pathway_services
 from pathways.models import Episode, Pathway
 from tests.conftest import PASSWORD
@@ -24,6 +25,8 @@ def _events(action: str):
 def test_sign_ins_and_failures_are_recorded_with_the_address_but_never_the_password(client, cast):
     client.post(reverse("login"), {"username": "alice@north.nhs.uk", "password": "wrong-guess-1"})
     client.post(reverse("login"), {"username": "nobody@north.nhs.uk", "password": "wrong-guess-2"})
+    # A password typed into the email box is never kept.
+    client.post(reverse("login"), {"username": "wrong guess 3", "password": "x"})
     client.post(reverse("login"), {"username": "ALICE@north.nhs.uk", "password": PASSWORD})
     client.post(reverse("logout"))
 
@@ -31,13 +34,14 @@ def test_sign_ins_and_failures_are_recorded_with_the_address_but_never_the_passw
     assert [(e.actor, e.actor_email, e.outcome) for e in failed] == [
         (cast.alice, "alice@north.nhs.uk", "failure"),
         (None, "nobody@north.nhs.uk", "failure"),
+        (None, "(not an email address)", "failure"),
     ]
     signed_in = _events("sign_in").get()
     assert signed_in.actor == cast.alice and signed_in.ip_address == "127.0.0.1"
     assert signed_in.details == {"via": "login"}
     assert _events("sign_out").get().actor == cast.alice
     everything = json.dumps(list(AuditEvent.objects.values()), default=str)
-    for secret in (PASSWORD, "wrong-guess-1", "wrong-guess-2"):
+    for secret in (PASSWORD, "wrong-guess-1", "wrong-guess-2", "wrong guess 3"):
         assert secret not in everything
 
 
@@ -76,13 +80,23 @@ def test_tokens_made_and_revoked_are_recorded_without_the_token(client, cast):
     assert text.split("_")[-1] not in json.dumps(list(AuditEvent.objects.values()), default=str)
 
 
-def test_a_refused_token_is_recorded(client, cast):
+def test_a_refused_token_is_recorded(client, cast, monkeypatch):
+    from types import SimpleNamespace
+
+    from fca import throttling
+
+    # One minute's window throughout, whenever the test runs.
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: 6_000_000.0))
     response = client.get(
         reverse("api_measure_list"), HTTP_AUTHORIZATION="Bearer fca_nothing_made_up"
     )
     assert response.status_code == 401
     refused = _events("token.refused").get()
     assert refused.outcome == "refused" and refused.details["path"] == "/api/v1/measures/"
+    # A flood from one address is refused every time but logged only so often.
+    for _ in range(30):
+        client.get(reverse("api_measure_list"), HTTP_AUTHORIZATION="Bearer fca_nothing_made_up")
+    assert _events("token.refused").count() == REFUSALS_LOGGED_A_MINUTE
 
 
 def test_downloads_and_deletions_are_recorded(client, cast):
@@ -139,7 +153,18 @@ def test_qi_leads_read_their_organisations_log_and_admins_everyones(client, cast
     shown = {e.pk for e, *_ in client.get(reverse("audit_log")).context["rows"]}
     assert {north_event.pk, south_event.pk, own_person.pk} <= shown
 
-    for person in (cast.alice, cast.vera, cast.charlie):
+    # Someone of the north who also works in the south: what they do there is the south's.
+    OrganisationMembership.objects.create(user=cast.charlie, organisation=cast.north)
+    in_the_south = audit.record("export", actor=cast.charlie, target=cast.other_room)
+    charlie_signs_in = audit.record("sign_in", actor=cast.charlie)
+    client.force_login(cast.quinn)
+    shown = {e.pk for e, *_ in client.get(reverse("audit_log")).context["rows"]}
+    assert charlie_signs_in.pk in shown
+    assert not {in_the_south.pk, south_event.pk} & shown
+    csv_text = b"".join(client.get(reverse("audit_log_csv")).streaming_content).decode()
+    assert "Frailty big room" not in csv_text
+
+    for person in (cast.alice, cast.vera):
         client.force_login(person)
         assert client.get(reverse("audit_log")).status_code == 404
         assert client.get(reverse("audit_log_csv")).status_code == 404
@@ -224,8 +249,12 @@ def test_an_operator_gives_and_takes_roles_and_disables_accounts_audited(client,
     from django.core.management import CommandError, call_command
 
     out = io.StringIO()
+    client.force_login(cast.bob)  # signed in with a password alone, as a member
+    assert client.get(reverse("home")).status_code == 200
     call_command("set_access", "BOB@north.nhs.uk", "--organisation", "rxn", "--role", "qi_lead",
                  stdout=out)  # fmt: skip
+    # Made QI lead, he signs in again, with the second factor the role needs.
+    assert client.get(reverse("home")).status_code == 302
     assert "staff → qi_lead" in out.getvalue()
     assert cast.bob.org_memberships.get().role == "qi_lead"
     call_command("set_access", "bob@north.nhs.uk", "--academy-admin", "yes", stdout=out)
@@ -261,3 +290,18 @@ def test_an_operator_gives_and_takes_roles_and_disables_accounts_audited(client,
     ):
         with pytest.raises(CommandError, match=words):
             call_command("set_access", *bad, stdout=out)
+
+
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(client, cast, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    # The client's own X-Forwarded-For entry (anything) is left of what the proxy appended.
+    client.post(
+        reverse("login"), {"username": "alice@north.nhs.uk", "password": "wrong-guess"},
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.2",
+    )  # fmt: skip
+    assert _events("sign_in.failed").get().ip_address == "203.0.113.9"
+    client.post(
+        reverse("login"), {"username": "alice@north.nhs.uk", "password": "wrong-guess"},
+        HTTP_X_FORWARDED_FOR="not an address", REMOTE_ADDR="10.0.0.2",
+    )  # fmt: skip
+    assert _events("sign_in.failed").order_by("pk").last().ip_address is None
