@@ -2,7 +2,10 @@
 themselves: what a service operator does (from the command line, manage.py set_access),
 each change audited."""
 
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
 
 from fca import audit
 from fca.models import Organisation, OrganisationMembership, User
@@ -47,6 +50,8 @@ def set_organisation_role(*, user: User, organisation: Organisation, role: str, 
         audit.record(
             "role.changed", actor=by, organisation=organisation, target=user, role=role, was=was
         )
+        if role == OrganisationMembership.Role.QI_LEAD:
+            end_sessions(user)
     return was
 
 
@@ -56,6 +61,20 @@ def set_academy_admin(*, user: User, admin: bool, by) -> None:
     user.is_academy_admin = admin
     user.save(update_fields=["is_academy_admin"])
     audit.record("role.academy_admin", actor=by, target=user, admin=admin)
+    if admin:
+        end_sessions(user)
+
+
+def end_sessions(user: User) -> int:
+    """Sign the person out everywhere: made QI lead or academy admin, they sign in again,
+    giving the second factor the role needs (a session opened with a password alone must
+    not carry the new role). Returns how many sessions ended."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
 
 
 def set_active(*, user: User, active: bool, by) -> None:

@@ -158,7 +158,7 @@ def _signed_out(sender, request, user, **kwargs) -> None:
 def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     # The address typed, and the account it names if there is one (so the person's QI
     # lead sees it); Django has already masked the password in ``credentials``.
-    typed = str(credentials.get("username") or credentials.get("email") or "").strip().lower()
+    typed = _typed_email(credentials.get("username") or credentials.get("email"))
     person = User.objects.filter(email__iexact=typed).first() if typed else None
     record(
         "sign_in.failed",
@@ -169,8 +169,16 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
+def _typed_email(text) -> str:
+    """What was typed as the email, when it looks like one: anything else (a password
+    typed into the wrong box, say) is never kept."""
+    typed = str(text or "").strip().lower()
+    looks_like_email = typed.count("@") == 1 and " " not in typed and len(typed) <= 254
+    return typed if looks_like_email else ("(not an email address)" if typed else "")
+
+
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
-    typed = (username or "").strip().lower()
+    typed = _typed_email(username)
     person = User.objects.filter(email__iexact=typed).first() if typed else None
     record("sign_in.locked_out", request=request, actor=person or typed, outcome="refused")
 

@@ -220,6 +220,9 @@ def env_sso_providers() -> dict[str, dict]:
             "label": values["LABEL"],
             "organisations": organisations,
             "email_domains": domains,
+            # The provider itself asks for a second factor at every sign-in (Entra ID with
+            # a conditional access policy, say): then the app does not ask again.
+            "enforces_mfa": env_bool(prefix + "ENFORCES_MFA", False),
         }
     return providers
 
@@ -238,6 +241,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+# Read by our own function (no django-ipware): see fca/throttling.py client_ip.
+AXES_CLIENT_IP_CALLABLE = "fca.throttling.client_ip"
 # How long sign-in records (each sign-in's address and browser, failed attempts) are kept.
 FCA_SIGN_IN_RECORDS_DAYS = env_int("FCA_SIGN_IN_RECORDS_DAYS", 90)
 # How long audit events are kept, in months; 0 keeps them for the life of the service.

@@ -44,6 +44,7 @@ class Provider:
     label: str
     organisations: tuple[str, ...]  # ODS codes, or ("*",) for every organisation
     email_domains: tuple[str, ...] = ()
+    enforces_mfa: bool = False
 
     @property
     def discovery_url(self) -> str:
@@ -74,6 +75,7 @@ def providers() -> list[Provider]:
             label=conf["label"],
             organisations=tuple(conf["organisations"]),
             email_domains=tuple(conf.get("email_domains", ())),
+            enforces_mfa=conf.get("enforces_mfa", False),
         )
         for key, conf in settings.FCA_SSO_PROVIDERS.items()
     ]
@@ -166,9 +168,26 @@ def finish_sign_in(request: HttpRequest, provider: Provider) -> HttpResponseRedi
         raise SignInRefused("provider_error")
     email = trusted_email(provider, claims)
     user = account_for(provider, email)
+    from fca import twofactor
+    from fca.twofactor_views import sign_in_or_ask_for_code
+
+    if twofactor.required_for(user) and not second_factor_done(provider, claims):
+        # A QI lead or academy admin whose provider did not ask for a second factor: the
+        # app asks for its own code, as for a password sign-in.
+        return sign_in_or_ask_for_code(
+            request, user, backend="django.contrib.auth.backends.ModelBackend",
+            next_url=safe_next(request, next_url),
+        )  # fmt: skip
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_WITH] = f"sso:{provider.key}"
     return HttpResponseRedirect(safe_next(request, next_url))
+
+
+def second_factor_done(provider: Provider, claims: dict) -> bool:
+    """The provider asked for a second factor: it is set up to at every sign-in
+    (FCA_SSO_<KEY>_ENFORCES_MFA), or its ID token says so (``amr`` holding "mfa")."""
+    amr = claims.get("amr") or []
+    return provider.enforces_mfa or (isinstance(amr, list) and "mfa" in amr)
 
 
 def trusted_email(provider: Provider, claims: dict) -> str:
@@ -178,16 +197,20 @@ def trusted_email(provider: Provider, claims: dict) -> str:
     - ``email_verified`` is absent (Microsoft Entra ID never sends it) and the email's
       domain is one of the provider's FCA_SSO_<KEY>_EMAIL_DOMAINS: the provider owns
       that domain, so only it can hand out those addresses;
-    - anything else, including ``email_verified`` false for a listed domain, is refused.
+    - anything else, including ``email_verified`` false for a listed domain, or any email
+      outside the listed domains when the provider has some, is refused.
     """
     email = claims.get("email")
     if not isinstance(email, str) or email.count("@") != 1 or len(email) > 254:
         raise SignInRefused("no_email")
     email = email.strip()
     verified = claims.get("email_verified")
+    domain = email.rsplit("@", 1)[1].lower()
+    if provider.email_domains and domain not in provider.email_domains:
+        # A provider given its domains vouches for those only, verified or not.
+        raise SignInRefused("email_unverified", email=email)
     if verified is True or verified == "true":  # a few providers send a string
         return email
-    domain = email.rsplit("@", 1)[1].lower()
     if verified is None and domain in provider.email_domains:
         return email
     raise SignInRefused("email_unverified", email=email)

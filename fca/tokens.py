@@ -8,10 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from fca import audit
+from fca import audit, throttling
 from fca.models import ApiToken, AuditEvent
 
 PREFIX = "fca_"
+REFUSALS_LOGGED_A_MINUTE = 20
 
 
 def _hash(secret: str) -> str:
@@ -77,13 +78,17 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         token = find_token(text.strip())
         if token is None:
-            audit.record(
-                "token.refused",
-                request=request,
-                outcome=AuditEvent.Outcome.REFUSED,
-                method=request.method,
-                path=request.path[:300],
-            )
+            # The first refusals a minute from an address are logged, not a flood of them:
+            # a client with no valid token cannot grow the audit log without end.
+            address = throttling.client_ip(request) or "unknown"
+            if throttling.count_request(f"refused:{address}")[0] <= REFUSALS_LOGGED_A_MINUTE:
+                audit.record(
+                    "token.refused",
+                    request=request,
+                    outcome=AuditEvent.Outcome.REFUSED,
+                    method=request.method,
+                    path=request.path[:300],
+                )
             raise exceptions.AuthenticationFailed("This token is not valid or has been revoked")
         # Every use: the token, for whom, what was asked and from where (the client's
         # address behind the reverse proxy, found as sign-in throttling does).

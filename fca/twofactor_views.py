@@ -42,6 +42,9 @@ def sign_in_or_ask_for_code(
     if not twofactor.code_needed(user):
         _finish(request, user, backend=backend, shared=shared)
         return redirect(next_url)
+    # A new session key from the right password on: a session planted beforehand (a fixed
+    # cookie) never holds the sign-in half done, nor the new key shown at set-up.
+    request.session.cycle_key()
     request.session[PENDING] = {
         "user": user.pk, "backend": backend, "since": int(time.time()), "next": next_url,
         "shared": shared,

@@ -173,12 +173,34 @@ def test_a_person_signs_in_with_the_provider_and_lands_on_the_home_page(live_ser
 
 
 @pytest.mark.oidc
-def test_a_qi_lead_is_not_asked_for_the_apps_own_second_factor(live_server, idp, cast):
-    # Their provider asks for its own: the two-factor sign-in reads fca_signed_in_with.
+def test_a_qi_lead_is_not_asked_again_when_the_provider_asks_for_a_second_factor(
+    live_server, idp, cast, settings
+):
+    settings.FCA_SSO_PROVIDERS = {
+        "testidp": provider_settings(idp.issuer, enforces_mfa=True)
+    }  # fmt: skip
     idp.set_accounts(quinn={"email": "quinn@north.nhs.uk", "email_verified": True})
     session, landed = sign_in_with_provider(live_server, "quinn")
     assert landed.url == live_server.url + "/"
     assert signed_in_email(live_server, session) == "quinn@north.nhs.uk via sso:testidp"
+
+
+@pytest.mark.oidc
+def test_a_qi_lead_gives_the_apps_own_code_when_the_provider_did_not_ask(live_server, idp, cast):
+    from tests.conftest import next_demo_code
+
+    idp.set_accounts(quinn={"email": "quinn@north.nhs.uk", "email_verified": True})
+    session, landed = sign_in_with_provider(live_server, "quinn", next_path="/glossary/")
+    assert landed.url == live_server.url + reverse("two_factor_code")
+    assert signed_in_email(live_server, session) is None  # not yet
+    page = session.get(landed.url, timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    done = session.post(
+        landed.url, data={"csrfmiddlewaretoken": token, "code": next_demo_code(cast.quinn)},
+        headers={"Referer": landed.url}, timeout=10,
+    )  # fmt: skip
+    assert done.url == live_server.url + "/glossary/"
+    assert signed_in_email(live_server, session).startswith("quinn@north.nhs.uk")
 
 
 @pytest.mark.oidc
@@ -243,6 +265,9 @@ def test_without_email_verified_the_email_is_trusted_only_in_the_providers_domai
     # A provider that says outright the email is not verified is believed, domain or not.
     idp.set_accounts(alice={"email": "alice@north.nhs.uk", "email_verified": False})
     assert refusal(live_server, "alice").status_code == 403
+    # And a provider given its domains vouches for nothing outside them, verified or not.
+    idp.set_accounts(charlie={"email": "charlie@south.nhs.uk", "email_verified": True})
+    assert refusal(live_server, "charlie").status_code == 403
 
 
 @pytest.mark.oidc

@@ -91,6 +91,15 @@ def test_a_qi_lead_is_not_signed_in_by_the_password_alone(client, cast):
     assert "Enter your security code" in page and cast.quinn.email in page
 
 
+def test_the_password_step_starts_a_new_session_key(client, cast):
+    session = client.session  # a session someone planted before the password
+    session["planted"] = True
+    session.save()
+    client.cookies["sessionid"] = planted = session.session_key
+    _password(client, cast.quinn.email)
+    assert client.cookies["sessionid"].value != planted
+
+
 def test_the_right_code_signs_in_and_goes_on_to_next(client, cast):
     next_url = reverse("room_detail", args=[cast.room.pk])
     client.post(
@@ -300,8 +309,9 @@ def test_when_not_required_qi_leads_sign_in_with_the_password(client, cast, sett
     assert _signed_in(client)
 
 
-def test_someone_signed_in_by_single_sign_on_is_not_asked(client, cast):
-    # The single sign-on callback calls login() itself: the provider checked a second factor.
+def test_someone_signed_in_by_single_sign_on_is_not_asked_again(client, cast):
+    # The callback signs in itself once a second factor is done (the provider's or the
+    # app's: tests/test_sso.py); the pages never ask again.
     client.force_login(cast.quinn)
     session = client.session
     session["fca_signed_in_with"] = "sso:nhsmail"
