@@ -216,6 +216,8 @@ def test_the_log_page_costs_the_same_queries_however_many_events(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("audit_log"))
     assert len(response.context["rows"]) == 50
+    assert 'aria-label="Pages of events"' in response.content.decode()
+    assert "Page 2 of 2" in response.content.decode()
 
 
 def test_housekeeping_lets_go_of_expired_sessions_old_sign_in_records_and_audit_events(
