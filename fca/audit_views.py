@@ -2,7 +2,6 @@
 
 import csv
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,43 +11,9 @@ from django.views.decorators.http import require_GET
 
 from fca import audit
 from fca.csvio import safe_cell
-from fca.forms import NHSFormMixin
-from fca.models import AuditEvent, Organisation
+from fca.forms import AuditFilterForm
 
 EVENTS_PER_PAGE = 50
-
-
-class AuditFilterForm(NHSFormMixin, forms.Form):
-    organisation = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), required=False, empty_label="All"
-    )
-    group = forms.ChoiceField(label="What", required=False,
-                              choices=[("", "Everything"), *audit.GROUP_CHOICES])  # fmt: skip
-    outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *AuditEvent.Outcome.choices])
-    person = forms.CharField(label="Who (email)", required=False, max_length=254)
-    since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def __init__(self, *args, organisations, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["organisation"]
-        if organisations is None:
-            field.queryset = Organisation.objects.all()
-        else:
-            field.queryset = Organisation.objects.filter(pk__in=[o.pk for o in organisations])
-            if len(organisations) == 1:
-                field.empty_label = None
-
-    def clean(self):
-        data = super().clean()
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", "The “to” date must be the same as or after the “from” date")
-        return data
 
 
 def _filtered(request: HttpRequest):

@@ -8,6 +8,9 @@ from django.contrib.auth.forms import (
     SetPasswordForm,
 )
 
+from fca import audit
+from fca.models import AuditEvent, Organisation
+
 
 class NHSFormMixin:
     """Give every widget its NHS.UK class and point it at its hint and error message."""
@@ -125,3 +128,36 @@ class IntegrationTokenForm(TokenForm):
 
 class EmailLinkForm(NHSFormMixin, forms.Form):
     email = forms.EmailField(label="Email address")
+
+
+class AuditFilterForm(NHSFormMixin, forms.Form):
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), required=False, empty_label="All"
+    )
+    group = forms.ChoiceField(label="What", required=False,
+                              choices=[("", "Everything"), *audit.GROUP_CHOICES])  # fmt: skip
+    outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *AuditEvent.Outcome.choices])
+    person = forms.CharField(label="Who (email)", required=False, max_length=254)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["organisation"]
+        if organisations is None:
+            field.queryset = Organisation.objects.all()
+        else:
+            field.queryset = Organisation.objects.filter(pk__in=[o.pk for o in organisations])
+            if len(organisations) == 1:
+                field.empty_label = None
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The “to” date must be the same as or after the “from” date")
+        return data
