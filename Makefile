@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
+# More markers to leave out, as "and not browser" (CI's second, SQLite, run does).
+MARKS ?=
 
 .PHONY: run test install assets lock bench load-bench lint format clean
 
@@ -45,8 +47,8 @@ run: install assets
 # The whole suite: in parallel, then the tests that stop or start shared services, alone.
 test: install assets /usr/bin/chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
-	$(BIN)/pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not serial $(MARKS)" $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -m "serial $(MARKS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # After changing dependencies in pyproject.toml: pin them again in requirements.lock.
 lock: | $(BIN)/python
