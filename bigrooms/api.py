@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from bigrooms import dashboard, services
@@ -35,17 +34,10 @@ from fca.access import (
     get_room_part_for_user,
     get_session_for_user,
 )
-from fca.api_schema import page_of, responses
+from fca.api_schema import page_of, paginated, responses
 from fca.identifiers import text_warnings
 
 ROLES = tuple(services.SESSION_ROLES)
-
-
-def _page(request, rows, serializer):
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(rows, request)
-    data = serializer(page, many=True, context={"request": request}).data
-    return paginator.get_paginated_response(data)
 
 
 def _problems(error: services.SessionError) -> dict[str, list[str]]:
@@ -112,7 +104,7 @@ class RoomDetailSerializer(RoomSerializer):
 @api_view(["GET"])
 def room_list(request):
     rooms = BigRoom.objects.visible_to(request.user).select_related("host", "pathway")
-    return _page(request, rooms.order_by("name", "pk"), RoomSerializer)
+    return paginated(request, rooms.order_by("name", "pk"), RoomSerializer)
 
 
 @extend_schema(
@@ -211,7 +203,7 @@ def session_list(request, room_id: int):
     sessions = room.sessions.annotate(
         attended=Count("attendances", distinct=True), mean_score=Avg("evaluations__score")
     ).order_by("-held_on", "-pk")
-    return _page(request, sessions, SessionSerializer)
+    return paginated(request, sessions, SessionSerializer)
 
 
 @extend_schema(
@@ -460,7 +452,7 @@ def action_list(request, room_id: int):
         if wanted not in Action.Status.values:
             raise serializers.ValidationError({"status": [f"“{wanted}” is not a status"]})
         actions = actions.filter(status=wanted)
-    return _page(request, _actions_in_order(actions), ActionSerializer)
+    return paginated(request, _actions_in_order(actions), ActionSerializer)
 
 
 @extend_schema(
@@ -474,7 +466,7 @@ def my_actions(request):
     actions = ACTIONS.filter(room__in=rooms, status=Action.Status.OPEN).filter(
         Q(owner=request.user) | Q(chaser=request.user)
     )
-    return _page(request, _actions_in_order(actions), ActionSerializer)
+    return paginated(request, _actions_in_order(actions), ActionSerializer)
 
 
 @extend_schema(summary="An action", responses=responses({200: ActionSerializer}), tags=["actions"])
@@ -603,7 +595,7 @@ PDSAS = PDSA.objects.select_related("ramp__change_idea").prefetch_related(
 def pdsa_list(request, room_id: int):
     room, _ = get_big_room_for_user(request.user, room_id)
     cycles = PDSAS.filter(room=room).order_by("ramp__change_idea_id", "ramp_id", "number")
-    return _page(request, cycles, PDSASerializer)
+    return paginated(request, cycles, PDSASerializer)
 
 
 @extend_schema(
@@ -750,4 +742,4 @@ class DashboardRowSerializer(serializers.Serializer):
 @api_view(["GET"])
 def organisation_dashboard(request, org_id: int):
     organisation = get_organisation_for_user(request.user, org_id)
-    return _page(request, dashboard.room_rows(organisation), DashboardRowSerializer)
+    return paginated(request, dashboard.room_rows(organisation), DashboardRowSerializer)

@@ -1,6 +1,7 @@
 """The API's OpenAPI schema: the bearer-token security scheme, the shapes of its errors and
 pages, and a hook that says ids are positive (so clients and fuzzers send real-looking ids,
-and the URL patterns, which take digits only, match them)."""
+and the URL patterns, which take digits only, match them); and ``paginated``, the one way
+an endpoint answers a page of a list, so every page has the shape the schema says."""
 
 from functools import cache
 
@@ -8,6 +9,20 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+
+
+def paginated(request, rows, serializer=None):
+    """A page of ``rows`` (``?page=``), each through ``serializer`` (or as they are, for
+    rows already plain values), with count, next and previous."""
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(rows, request)
+    data = (
+        page
+        if serializer is None
+        else serializer(page, many=True, context={"request": request}).data
+    )
+    return paginator.get_paginated_response(data)
 
 
 class BearerToken(OpenApiAuthenticationExtension):

@@ -8,12 +8,12 @@ measure, a person) are kept, never what someone wrote.
 
 from datetime import UTC
 
-from axes.helpers import get_client_ip_address
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
 from django.db.models import Q
 from django.dispatch import receiver
 
 from fca.models import ApiToken, AuditEvent, Organisation, User
+from fca.throttling import client_ip
 
 # What each action is called on the audit page. An action missing here is still recorded.
 ACTIONS = {
@@ -80,15 +80,6 @@ def _organisation_of(target) -> int | None:
     return None
 
 
-def _client_ip(request) -> str | None:
-    if request is None:
-        return None
-    try:
-        return get_client_ip_address(request) or None
-    except Exception:  # an address we cannot read is not worth losing the event for
-        return None
-
-
 def record(
     action: str,
     *,
@@ -127,7 +118,7 @@ def record(
         actor=actor if isinstance(actor, User) else None,
         actor_email=(actor.email if isinstance(actor, User) else str(actor or ""))[:254],
         token=token,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request) if request is not None else None,
         organisation_id=organisation_id,
         action=action,
         outcome=outcome,

@@ -4,12 +4,11 @@ access helpers and services as the pages."""
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from fca.access import get_measure_for_api, measures_for_api
-from fca.api_schema import page_of, responses
+from fca.api_schema import page_of, paginated, responses
 from measures import services
 from measures.models import Measure
 
@@ -103,9 +102,7 @@ def measure_list(request):
         .defer("chart__figure")
         .order_by("pk")
     )
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(measures, request)
-    return paginator.get_paginated_response(MeasureSerializer(page, many=True).data)
+    return paginated(request, measures, MeasureSerializer)
 
 
 @extend_schema(
@@ -134,8 +131,7 @@ def point_list(request, measure_id: int):
     points = measure.points.order_by("period").values(
         "period", "value", "numerator", "denominator", "provisional"
     )
-    paginator = PageNumberPagination()
-    return paginator.get_paginated_response(paginator.paginate_queryset(points, request))
+    return paginated(request, points)
 
 
 @extend_schema(

@@ -567,6 +567,14 @@ def rows_from_upload(
     return rows
 
 
+def describe_span(measure: Measure, rows) -> str:
+    """The first and last period of (where, date, numbers) rows, in words: "the week
+    starting 6 Jan 2025 to the week starting 3 Mar 2025" (one period said once)."""
+    periods = sorted(measure.period_of(day) for _, day, _ in rows)
+    ends = dict.fromkeys([periods[0], periods[-1]])
+    return " to ".join(describe_period(measure, period) for period in ends)
+
+
 def day_first_warning(measure: Measure, date_texts) -> str:
     """Words for the person when the dates they sent could have been written month first
     and nothing in them says which (see fca.dates.swappable_example); "" otherwise."""

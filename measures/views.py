@@ -315,11 +315,7 @@ def upload_review(request: HttpRequest, measure_id: int, upload_id: int) -> Http
                     messages.warning(request, date_warning)
                 return redirect("measure_detail", measure_id=measure.pk)
             plan = services.plan_data_points(measure=measure, rows=rows)
-            periods = sorted(measure.period_of(day) for _, day, _ in rows)
-            span = " to ".join(
-                services.describe_period(measure, p)
-                for p in dict.fromkeys([periods[0], periods[-1]])
-            )
+            span = services.describe_span(measure, rows)
         except services.DataError as error:
             problems = error.problems
     context = {

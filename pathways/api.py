@@ -6,7 +6,6 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -17,7 +16,7 @@ from fca.access import (
     get_pathway_for_api,
     get_pathway_for_user,
 )
-from fca.api_schema import page_of, responses
+from fca.api_schema import page_of, paginated, responses
 from fca.numbers import sizes_apart
 from measures.api import MeasureSerializer
 from measures.models import Measure
@@ -134,9 +133,7 @@ def pathway_list(request):
     pathways = (
         Pathway.objects.visible_to(request.user).select_related("host").order_by("name", "pk")
     )
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(pathways, request)
-    return paginator.get_paginated_response(PathwaySerializer(page, many=True).data)
+    return paginated(request, pathways, PathwaySerializer)
 
 
 @extend_schema(
@@ -174,7 +171,4 @@ def pathway_detail(request, pathway_id: int):
 @permission_classes([IsAuthenticated])  # a pathway's feed token may use it
 def episode_upload_list(request, pathway_id: int):
     pathway = get_pathway_for_api(request, pathway_id)
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(pathway.uploads.order_by("-created_at", "-pk"), request)
-    body = UploadSerializer(page, many=True, context={"request": request}).data
-    return paginator.get_paginated_response(body)
+    return paginated(request, pathway.uploads.order_by("-created_at", "-pk"), UploadSerializer)
