@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 import plotly.graph_objects as go
 import plotly.io
@@ -347,14 +348,18 @@ def summary_sentence(settings: Settings, periods: list[date], payload: dict) -> 
 
 def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]]) -> dict:
     """A Plotly figure: each phase its own line, centre and limits, so phases show as
-    breaks; the target dashed red; notes as markers along the top."""
-    fig = go.Figure()
+    breaks; the target dashed red; notes as markers along the top.
+
+    Written as the JSON Plotly's figure objects produce (with the default template), not
+    through them: validating every property took most of a recompute's time.
+    tests/test_chart_figure.py checks that Plotly reads each figure back unchanged."""
     # Plotly reads a subset of HTML in its text (links, bold): names and notes are text.
     name = html.escape(settings.name)
     day_format = "%d %b %Y" if settings.frequency == "weekly" else "%b %Y"
     centre_name = "Median" if payload["chart_type"] == "run" else "Mean"
     if payload["chart_type"] in ("p", "u", "c"):
         centre_name = "Centre line"
+    traces = []
     first = True
     for phase in payload["phases"]:
         chunk = payload["points"][phase["start"] : phase["end"]]
@@ -364,16 +369,17 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
         few = [p.get("few") for p in chunk]
         words = [POINT_TYPE_WORDS[k] + (f" (only {n:g} patients)" if n else "")
                  for k, n in zip(kinds, few, strict=True)]  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[p["value"] for p in chunk],
-                mode="lines+markers",
-                name=name,
-                legendgroup="values",
-                showlegend=first,
-                line={"color": "#a6a6a6", "width": 2},
-                marker={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": [p["value"] for p in chunk],
+                "mode": "lines+markers",
+                "name": name,
+                "legendgroup": "values",
+                "showlegend": first,
+                "line": {"color": "#a6a6a6", "width": 2},
+                "marker": {
                     "color": [
                         "#e8edee" if n else COLOURS[k] for k, n in zip(kinds, few, strict=True)
                     ],
@@ -381,34 +387,36 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
                     "size": 9,
                     "line": {"color": "#425563", "width": 1},
                 },
-                customdata=words,
-                hovertemplate="%{x|" + day_format + "}: %{y}<br>%{customdata}<extra></extra>",
-            )
+                "customdata": words,
+                "hovertemplate": "%{x|" + day_format + "}: %{y}<br>%{customdata}<extra></extra>",
+            }
         )
-        fig.add_trace(
+        traces.append(
             _line(x, [p["centre"] for p in chunk], centre_name, "#000000", "solid", first)
         )
         if any(p["upper"] is not None for p in chunk):
             shape = "hv" if payload["chart_type"] in ("p", "u") else "linear"
-            for key, name in (("upper", "Upper process limit"), ("lower", "Lower process limit")):
-                fig.add_trace(
-                    _line(x, [p[key] for p in chunk], name, "#768692", "dash", first, shape)
+            for key, limit in (("upper", "Upper process limit"), ("lower", "Lower process limit")):
+                traces.append(
+                    _line(x, [p[key] for p in chunk], limit, "#768692", "dash", first, shape)
                 )
         first = False
     if payload.get("provisional"):
-        fig.add_trace(
-            go.Scatter(
-                x=[p["period"] for p in payload["provisional"]],
-                y=[p["value"] for p in payload["provisional"]],
-                mode="markers",
-                name="Provisional",
-                marker={"color": "#ffffff", "size": 9, "line": {"color": "#768692", "width": 2}},
-                hovertemplate="%{x|" + day_format + "}: %{y}<br>Provisional<extra></extra>",
-            )
-        )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [p["period"] for p in payload["provisional"]],
+                "y": [p["value"] for p in payload["provisional"]],
+                "mode": "markers",
+                "name": "Provisional",
+                "marker": {"color": "#ffffff", "size": 9,
+                           "line": {"color": "#768692", "width": 2}},
+                "hovertemplate": "%{x|" + day_format + "}: %{y}<br>Provisional<extra></extra>",
+            }
+        )  # fmt: skip
     if settings.target is not None and payload["points"]:
         x = [payload["points"][0]["period"], payload["points"][-1]["period"]]
-        fig.add_trace(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))
+        traces.append(_line(x, [settings.target] * 2, "Target", "#de1b1b", "dash", True))
     if payload["points"]:
         # A note or cycle outside the data would stretch the axis until the data is a strip:
         # those are listed under the chart instead.
@@ -418,47 +426,61 @@ def figure(settings: Settings, payload: dict, annotations: list[tuple[date, str]
         annotations = [(on, t) for on, t in annotations if first_day <= on <= last_day]
     else:
         annotations = []
-    for i, (on, text) in enumerate(annotations):
-        fig.add_vline(x=on.isoformat(), line={"color": "#005eb8", "width": 1, "dash": "dot"})
-        # Stepped up in three rows, so notes a few points apart do not print over each other.
-        fig.add_annotation(
-            x=on.isoformat(),
-            y=1,
-            yref="paper",
-            yshift=18 * (i % 3),
-            text=html.escape(text if len(text) <= 28 else f"{text[:27]}…"),
-            hovertext=html.escape(text),
-            showarrow=False,
-            yanchor="bottom",
-            font={"size": 12, "color": "#005eb8"},
-        )
-    rows_of_notes = min(len(annotations), 3)
-    fig.update_layout(
-        margin={"l": 56, "r": 16, "t": 32 + 18 * max(rows_of_notes - 1, 0), "b": 48},
-        height=400,
-        plot_bgcolor="#ffffff",
-        paper_bgcolor="#ffffff",
-        font={"family": "Arial, sans-serif", "size": 14, "color": "#212b32"},
-        legend={"orientation": "h", "y": -0.2},
-        xaxis={"showgrid": False, "linecolor": "#4c6272", "tickformat": day_format},
-        yaxis={
+    layout = {
+        "template": _template(),
+        "margin": {"l": 56, "r": 16, "t": 32 + 18 * max(min(len(annotations), 3) - 1, 0),
+                   "b": 48},
+        "height": 400,
+        "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": "#ffffff",
+        "font": {"family": "Arial, sans-serif", "size": 14, "color": "#212b32"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "xaxis": {"showgrid": False, "linecolor": "#4c6272", "tickformat": day_format},
+        "yaxis": {
             "title": {"text": html.escape(settings.unit) or name},
             "gridcolor": "#e8edee",
             "automargin": True,
         },
-    )
-    # Through JSON, so the stored figure holds only plain types (no numpy arrays).
-    return json.loads(plotly.io.to_json(fig, validate=False))
+    }  # fmt: skip
+    if annotations:
+        # Each note a dotted line up the plot and its words above it, stepped up in three
+        # rows, so notes a few points apart do not print over each other.
+        layout["shapes"] = [
+            {"type": "line", "x0": on.isoformat(), "x1": on.isoformat(), "xref": "x",
+             "y0": 0, "y1": 1, "yref": "y domain",
+             "line": {"color": "#005eb8", "width": 1, "dash": "dot"}}
+            for on, _ in annotations
+        ]  # fmt: skip
+        layout["annotations"] = [
+            {"x": on.isoformat(), "y": 1, "yref": "paper", "yshift": 18 * (i % 3),
+             "text": html.escape(text if len(text) <= 28 else f"{text[:27]}…"),
+             "hovertext": html.escape(text), "showarrow": False, "yanchor": "bottom",
+             "font": {"size": 12, "color": "#005eb8"}}
+            for i, (on, text) in enumerate(annotations)
+        ]  # fmt: skip
+    return {"data": traces, "layout": layout}
 
 
-def _line(x, y, name, colour, dash, legend, shape="linear") -> go.Scatter:
-    return go.Scatter(
-        x=x,
-        y=y,
-        mode="lines",
-        name=name,
-        legendgroup=name,
-        showlegend=legend,
-        line={"color": colour, "width": 1.5, "dash": dash, "shape": shape},
-        hoverinfo="skip",
-    )
+@cache
+def _template_json() -> str:
+    """Plotly's default template, as its figure objects write it into every figure."""
+    empty = json.loads(plotly.io.to_json(go.Figure(), validate=False))
+    return json.dumps(empty["layout"]["template"])
+
+
+def _template() -> dict:
+    return json.loads(_template_json())  # a copy of its own for each figure
+
+
+def _line(x, y, name, colour, dash, legend, shape="linear") -> dict:
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "mode": "lines",
+        "name": name,
+        "legendgroup": name,
+        "showlegend": legend,
+        "line": {"color": colour, "width": 1.5, "dash": dash, "shape": shape},
+        "hoverinfo": "skip",
+    }
