@@ -297,8 +297,15 @@ FCA_MAX_PHOTO_BYTES = env_int("FCA_MAX_PHOTO_BYTES", 10 * 1024 * 1024)
 # Episode files stream to disk as they arrive; larger ones are refused.
 FCA_MAX_EPISODE_FILE_MB = env_int("FCA_MAX_EPISODE_FILE_MB", 200)
 
-# Caching stays in process: nothing on the save path may depend on Redis.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Caching stays in process: nothing on the save path may depend on Redis. Most of what is
+# kept is rendered fragments keyed by their content (fca/fragments.py): a few KB each, a
+# dashboard row or a measure's summary, so room for a large trust's thousands of them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("FCA_CACHE_MAX_ENTRIES", 20_000)},
+    }
+}
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:

@@ -65,6 +65,8 @@ def _chart_context(measure, access) -> dict:
         "current": chart is not None and chart.is_current_for(measure),
         "failed": chart is not None and chart.failed_for(measure),
         "table": table,
+        # What the rows show, for the kept table's key (fca.fragments).
+        "table_rows": repr([(r["id"], r["period"], r["value"], r["provisional"]) for r in table]),
         "table_total": points.count() if len(table) == TABLE_ROWS else len(table),
     }
 
