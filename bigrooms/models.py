@@ -135,11 +135,15 @@ class BigRoom(models.Model):
         changes = self.status_changes.order_by("changed_on", "pk")
         return cadence.paused_spans(changes.values_list("status", "changed_on"))
 
-    def expected_meetings(self, *, until: date) -> list[date]:
-        """The meetings the room was expected to hold, up to ``until``."""
+    def expected_meetings(self, *, until: date, logged: list[date] | None = None) -> list[date]:
+        """The meetings the room was expected to hold, up to ``until`` (``logged``: the
+        days of its sessions, when the caller has read them already)."""
         if self.meeting_weekday is None:
             return []
-        first = self.sessions.order_by("held_on").values_list("held_on", flat=True).first()
+        if logged is None:
+            first = self.sessions.order_by("held_on").values_list("held_on", flat=True).first()
+        else:
+            first = min(logged, default=None)
         start = min(first or self.created_at.date(), self.created_at.date())
         return cadence.expected_meetings(
             weekday=self.meeting_weekday,
@@ -152,22 +156,24 @@ class BigRoom(models.Model):
     def stalls_with_context(self) -> list[dict]:
         """Each stall flag with the latest note a coach gave it, while it is recent: a
         note from an earlier stall has had its day."""
+        stalls = self.stalls()
+        if not stalls:
+            return []
         recent = timezone.now() - timedelta(days=28)
         notes = {}
         for note in self.stall_notes.filter(created_at__gte=recent).select_related("created_by"):
             notes.setdefault(note.kind, note)
-        return [
-            {"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in self.stalls()
-        ]
+        return [{"kind": s.kind, "message": s.message, "note": notes.get(s.kind)} for s in stalls]
 
     def stalls(self, today: date | None = None) -> list[cadence.Stall]:
         """Why the room looks stalled, in words; none for a room not meeting now."""
         if self.status != self.Status.ACTIVE:
             return []
         today = today or timezone.localdate()
+        logged = list(self.sessions.values_list("held_on", flat=True))
         return cadence.stalls(
-            expected=self.expected_meetings(until=today - timedelta(days=1)),
-            logged=self.sessions.values_list("held_on", flat=True),
+            expected=self.expected_meetings(until=today - timedelta(days=1), logged=logged),
+            logged=logged,
             overdue=self.actions.filter(status="open", due_on__lt=today).count(),
             standstill=self.pdsa_standstill(today),
         )
