@@ -27,32 +27,18 @@ import random
 import re
 import threading
 from datetime import date, timedelta
-from html import unescape
-from html.parser import HTMLParser
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pyotp
+from loadforms import NOTES, form_on, session_fields
 from locust import FastHttpUser, between, events, task
 
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text(encoding="utf-8"))
 # How many of each: coaches, QI leads, feeds (load_bench.py's mix(): 30, 15, 5 of 50).
 COACHES, QI_LEADS, FEEDS = map(int, os.environ.get("LOAD_MIX", "30,15,5").split(","))
 THINK = between(0.2, 0.8)
-NOTES = [
-    "Reviewed the charts: the new huddle time is holding.",
-    "Agreed to test the checklist on a second ward next week.",
-    "Data for last week is late: the warehouse extract failed on Monday.",
-    "The night team asked to join the board round; we will try it.",
-]
-STORY = "A carer told us nobody explained why the discharge was delayed until the evening."
-ACTIONS = [
-    "Ask pharmacy for the turnaround figures",
-    "Share the breach reasons with the site team",
-    "Invite the discharge coordinator to the next session",
-]
-
 # Every request, one line each (start time, name, milliseconds, ok), for the runner's own
 # percentiles: over the whole run, and after the last sign-in (LOAD_LOG, when set).
 _log = open(os.environ["LOAD_LOG"], "a", buffering=1 << 16) if os.environ.get("LOAD_LOG") else None  # noqa: SIM115
@@ -83,67 +69,6 @@ def next_account(kind: str) -> dict:
         number = next(_next[kind])
     accounts = ACCOUNTS[kind]
     return accounts[number % len(accounts)] | {"round": number // len(accounts)}
-
-
-class FormParser(HTMLParser):
-    """The fields of every form on a page: what a browser would submit, untouched."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.forms: list[dict] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": [], "choices": {}})
-        elif not self.forms:
-            return
-        form = self.forms[-1]
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = (a.get("type") or "text").lower()
-            if kind in {"radio", "checkbox"}:
-                form["choices"].setdefault(name, []).append(a.get("value", "on"))
-                if "checked" in a:
-                    form["fields"].append((name, a.get("value", "on")))
-            elif kind not in {"submit", "button", "file", "image", "reset"}:
-                form["fields"].append((name, a.get("value", "")))
-        elif tag == "select" and name:
-            self._select = name
-            form["choices"][name] = []
-        elif tag == "option" and self._select:
-            value = a.get("value", "")
-            form["choices"][self._select].append(value)
-            if "selected" in a:
-                form["fields"].append((self._select, value))
-        elif tag == "textarea" and name:
-            self._textarea = name
-            form["fields"].append((name, ""))
-
-    def handle_data(self, data):
-        if self._textarea and self.forms:
-            name, text = self.forms[-1]["fields"][-1]
-            self.forms[-1]["fields"][-1] = (name, text + data)
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-
-def form_on(html: str, action: str) -> dict:
-    """The form posting to ``action`` (a path), as a browser would submit it unchanged."""
-    parser = FormParser()
-    parser.feed(html)
-    for form in parser.forms:
-        if unescape(form["action"]) in {action, ""} and any(
-            name == "csrfmiddlewaretoken" for name, _ in form["fields"]
-        ):
-            return form
-    raise ValueError(f"no form posting to {action}")
 
 
 class BehindTheProxy(DefaultCookiePolicy):
@@ -270,33 +195,8 @@ class Coach(Person):
         self.get(f"/measures/{random.choice(room['measures'])}/", "measure chart")
 
     def session_fields(self, html: str, action: str) -> list[tuple[str, str]]:
-        """The session form as a coach fills it in: who came, last week's actions moved
-        on, notes on each agenda item, a new action, the round of scores."""
-        form = form_on(html, action)
-        fields = dict(form["fields"])
-        choices = form["choices"]
         self.next_day -= timedelta(days=1)
-        fields["held_on"] = self.next_day.strftime("%d/%m/%Y")
-        for name in choices:
-            if name.startswith("attended_"):
-                fields[name] = random.choices(["in_room", "online", "absent"], [6, 2, 2])[0]
-            elif re.fullmatch(r"action_\d+", name):
-                fields[name] = random.choices(["open", "done", "dropped"], [5, 4, 1])[0]
-        for name in list(fields):
-            if re.fullmatch(r"agenda_\d+_notes", name):
-                fields[name] = random.choice(NOTES)
-            elif re.fullmatch(r"agenda_\d+_minutes", name):
-                fields[name] = str(random.randint(5, 20))
-        owners = [v for v in choices.get("new_1_owner", []) if v.isdigit()]
-        fields.update(
-            guests=str(random.randint(0, 3)),
-            notes=random.choice(NOTES),
-            patient_story=STORY,
-            scores=" ".join(str(random.randint(5, 10)) for _ in range(random.randint(3, 8))),
-            new_1_what=random.choice(ACTIONS),
-            new_1_owner=random.choice(owners) if owners else "",
-        )
-        return list(fields.items())
+        return session_fields(html, action, self.next_day)
 
 
 class QILead(Person):
