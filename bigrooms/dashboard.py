@@ -109,8 +109,8 @@ def measure_icons(measures) -> list[MeasureIcons]:
         latest_period=Subquery(latest.values("period")[:1]),
     ).values(
         "pk", "name", "kind", "unit", "target", "frequency", "chart_type",
-        "chart__result__variation_icon", "chart__result__assurance_icon",
-        "chart__result__icons_ready", "latest_value", "latest_period", "room__name",
+        "chart__variation_icon", "chart__assurance_icon", "chart__icons_ready",
+        "latest_value", "latest_period", "room__name",
         "pathway__name", "room_id", "pathway_id",
     )  # fmt: skip
     icons = []
@@ -118,9 +118,9 @@ def measure_icons(measures) -> list[MeasureIcons]:
         icon = MeasureIcons(
             pk=row["pk"], name=row["name"], kind=row["kind"], unit=row["unit"],
             target=row["target"], frequency=row["frequency"], chart_type=row["chart_type"],
-            variation=row["chart__result__variation_icon"],
-            assurance=row["chart__result__assurance_icon"],
-            icons_ready=bool(row["chart__result__icons_ready"]),
+            variation=row["chart__variation_icon"] or None,
+            assurance=row["chart__assurance_icon"] or None,
+            icons_ready=bool(row["chart__icons_ready"]),
             latest_value=row["latest_value"], latest_period=row["latest_period"],
             owner=row["room__name"] or row["pathway__name"] or "", room_id=row["room_id"],
             pathway_id=row["pathway_id"],

@@ -331,6 +331,11 @@ class ChartResult(models.Model):
     result = models.JSONField(default=dict)
     # The Plotly figure, built on the server and handed to the page as JSON.
     figure = models.JSONField(default=dict)
+    # The icons, also in the result, as columns of their own: lists of hundreds of measures
+    # read these without unpacking each chart's result.
+    variation_icon = models.CharField(max_length=20, blank=True)
+    assurance_icon = models.CharField(max_length=20, blank=True)
+    icons_ready = models.BooleanField(default=False)
     # A recompute that still failed after its retries: when, at which data version, why
     # (plain words, never a traceback) and after how many attempts. Cleared by a later
     # successful recompute.
