@@ -5,7 +5,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Avg, Case, Count, F, Prefetch, Q, Value, When
+from django.db.models import Avg, Case, Count, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,10 +41,12 @@ from bigrooms.forms import (
 from bigrooms.models import (
     PDSA,
     Action,
+    Attendance,
     BigRoom,
     BoardPack,
     ChangeIdea,
     Driver,
+    Evaluation,
     GlobalAim,
     Multivote,
     PDSATask,
@@ -84,10 +87,18 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
         .order_by(kind_order, "name")
     )
     members = room.memberships.select_related("user").order_by("role", "user__full_name")
-    # Newest first, said outright: an annotation's GROUP BY drops the model's ordering.
+    # The latest ten, each counted by a subquery of its own: read down the (room, day)
+    # index, so only those ten are counted, not every session the room ever held.
     sessions = room.sessions.annotate(
-        attended=Count("attendances", distinct=True), mean_score=Avg("evaluations__score")
-    ).order_by("-held_on")[:10]
+        attended=Coalesce(Subquery(
+            Attendance.objects.filter(session=OuterRef("pk")).values("session")
+            .annotate(n=Count("pk")).values("n")
+        ), 0),
+        mean_score=Subquery(
+            Evaluation.objects.filter(session=OuterRef("pk")).values("session")
+            .annotate(mean=Avg("score")).values("mean")
+        ),
+    ).order_by("-held_on")[:10]  # fmt: skip
     context = {
         "room": room,
         "access": access,

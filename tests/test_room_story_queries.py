@@ -43,3 +43,21 @@ def test_the_room_page_costs_the_same_queries_for_a_small_and_a_big_story(client
     small = _queries(client, cast)
     _grow(cast, 8)
     assert _queries(client, cast) == small
+
+
+def test_the_room_page_lists_its_latest_ten_sessions_with_who_came_and_the_mean_score(client, cast):
+    from bigrooms.models import Attendance, Evaluation, Session
+
+    for week in range(12):
+        session = Session.objects.create(room=cast.room, held_on=date(2026, 1, 5 + week % 3)
+                                         .replace(month=1 + week // 3), guests=1)  # fmt: skip
+        Attendance.objects.bulk_create(
+            [Attendance(session=session, user=u) for u in (cast.alice, cast.bob)[: week % 3]]
+        )
+        Evaluation.objects.bulk_create([Evaluation(session=session, score=s) for s in (7, 10)])
+    client.force_login(cast.alice)
+    sessions = list(client.get(reverse("room_detail", args=[cast.room.pk])).context["sessions"])
+    assert len(sessions) == 10
+    assert [s.held_on for s in sessions] == sorted((s.held_on for s in sessions), reverse=True)
+    assert sessions[0].held_on == date(2026, 4, 7)  # the newest
+    assert [(s.attended, s.mean_score) for s in sessions[:3]] == [(2, 8.5), (1, 8.5), (0, 8.5)]
