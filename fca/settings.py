@@ -112,6 +112,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Form fields are drawn with Django's own Jinja2 copies of its widget templates: the same
+# markup, several times quicker than its template language (a session form draws some 35
+# fields, which took most of its time).
+FORM_RENDERER = "django.forms.renderers.Jinja2"
+
 ROOT_URLCONF = "fca.urls"
 WSGI_APPLICATION = "fca.wsgi.application"
 
