@@ -119,10 +119,11 @@ def workers(transactional_db, tmp_path):
     finally:
         celery_app.conf.task_always_eager = True
         for worker in started:
+            # Its log as the test left it: stopping adds kombu's shutdown tracebacks, which
+            # would push what went wrong out of the last 6,000 characters.
+            during = worker.log()
             worker.stop()
-            print(
-                f"--- {worker.log_path.name} (shown if the test failed) ---\n{worker.log()[-6000:]}"
-            )
+            print(f"--- {worker.log_path.name} (shown if the test failed) ---\n{during[-6000:]}")
         start_redis()
         connections.close_all()
 
