@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", help="a page's name: print cProfile's hottest code")
     parser.add_argument("--only", help="only pages whose name contains this")
+    parser.add_argument("--callers", help="with --profile: who calls functions matching this")
     parser.add_argument("--sql", action="store_true", help="print each page's queries")
     args = parser.parse_args()
     server = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fca"))
@@ -98,6 +99,8 @@ def time_pages(pages, args) -> None:
             stats = pstats.Stats(profile)
             stats.sort_stats("cumulative").print_stats(OURS, 40)
             stats.strip_dirs().sort_stats("tottime").print_stats(25)
+            if args.callers:
+                stats.print_callers(args.callers)
 
 
 def count(page, show: bool = False) -> int:

@@ -1,5 +1,6 @@
 """The big rooms API, for data systems and people's own scripts: read rooms, their
-improvement work, sessions, actions, PDSA cycles and an organisation's dashboard; log a
+improvement work, how they were built, their multivotes and board packs, sessions,
+actions, PDSA cycles, an organisation's dashboard and the learning library; log a
 session and its scores, agree and move on actions, tick off PDSA tasks.
 One endpoint per operation, each through the same access helpers, validation and services
 as the pages. Feed tokens (a room's or pathway's) may not use these: they send data only."""
@@ -10,26 +11,34 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from bigrooms import dashboard, services
+from bigrooms import dashboard, library, services
 from bigrooms.models import (
     PDSA,
     Action,
     Attendance,
     BigRoom,
+    BoardPack,
     ChangeIdea,
+    ChangePackage,
     Driver,
+    FiveVs,
     GlobalAim,
+    Multivote,
     PDSATask,
     RoomMembership,
+    RoomPhoto,
     Session,
     SpecificAim,
+    Stakeholder,
     Theme,
 )
 from fca.access import (
     get_action_for_user,
     get_big_room_for_user,
     get_organisation_for_user,
+    get_package_for_user,
     get_pdsa_task_for_user,
     get_room_part_for_user,
     get_session_for_user,
@@ -743,3 +752,190 @@ class DashboardRowSerializer(serializers.Serializer):
 def organisation_dashboard(request, org_id: int):
     organisation = get_organisation_for_user(request.user, org_id)
     return paginated(request, dashboard.room_rows(organisation), DashboardRowSerializer)
+
+
+# --- Building the room: the 5Vs, stakeholders and photos; multivotes; board packs ---------
+
+
+class FiveVsSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.full_name", default=None, allow_null=True)
+
+    class Meta:
+        model = FiveVs
+        fields = ["id", *FiveVs.FIELDS, "created_by", "created_at"]
+
+
+class StakeholderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stakeholder
+        fields = ["id", "name", "organisation", "role", "involvement"]
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.full_name", default=None, allow_null=True
+    )
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RoomPhoto
+        fields = ["id", "caption", "uploaded_by", "uploaded_at", "image"]
+
+    def get_image(self, photo) -> str:
+        """The photo's address on the site, for a person signed in there (never public)."""
+        return reverse(
+            "room_photo", args=[photo.room_id, photo.pk], request=self.context["request"]
+        )
+
+
+class BuildSerializer(serializers.Serializer):
+    five_vs = FiveVsSerializer(many=True, help_text="Every saved version, newest first")
+    stakeholders = StakeholderSerializer(many=True)
+    photos = PhotoSerializer(many=True, help_text="Newest first")
+
+
+@extend_schema(
+    summary="How a big room was built: its 5Vs (every version), stakeholders and photos",
+    description="For the room's members and its organisation's QI leads and viewers, as on "
+    "its page; not academy admins, who see a room's metadata only.",
+    responses=responses({200: BuildSerializer}, 403),
+    tags=["rooms"],
+)
+@api_view(["GET"])
+def room_build(request, room_id: int):
+    room, access = get_big_room_for_user(request.user, room_id)
+    if not access.can_read_notes:
+        raise PermissionDenied("The room's own working is for its members and QI leads")
+    built = {
+        "five_vs": room.five_vs.select_related("created_by"),
+        "stakeholders": room.stakeholders.all(),
+        "photos": room.photos.select_related("uploaded_by"),
+    }
+    return Response(BuildSerializer(built, context={"request": request}).data)
+
+
+class RankedThemeSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    theme_id = serializers.IntegerField()
+    title = serializers.CharField()
+    votes = serializers.IntegerField()
+    voters = serializers.IntegerField()
+
+
+class MultivoteSerializer(serializers.ModelSerializer):
+    ranking = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Multivote
+        fields = ["id", "votes_each", "opened_on", "closed_on", "ranking"]
+
+    @extend_schema_field(RankedThemeSerializer(many=True))
+    def get_ranking(self, vote):
+        """So far while it is open; as it was on the day it closed, after."""
+        return RankedThemeSerializer(services.tally(vote), many=True).data
+
+
+@extend_schema(
+    summary="A big room's multivotes on its themes, newest first, with their rankings",
+    responses=responses({200: page_of(MultivoteSerializer, "Multivote")}),
+    tags=["rooms"],
+)
+@api_view(["GET"])
+def multivote_list(request, room_id: int):
+    room, _ = get_big_room_for_user(request.user, room_id)
+    # An open vote's tally is a query of its own; a room has at most one open.
+    votes = room.multivotes.select_related("room").order_by("-opened_on", "-pk")
+    return paginated(request, votes, MultivoteSerializer)
+
+
+class BoardPackSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(
+        source="requested_by.full_name", default=None, allow_null=True
+    )
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BoardPack
+        fields = ["id", "status", "progress", "step", "requested_by", "created_at",
+                  "updated_at", "size", "error", "download"]  # fmt: skip
+        extra_kwargs = {"size": {"help_text": "The PDF's size in bytes, once ready"}}
+
+    def get_download(self, pack) -> str | None:
+        """The PDF's address on the site, for a person signed in there, while it is kept."""
+        if pack.status != BoardPack.Status.READY or not pack.file:
+            return None
+        return reverse("board_pack_download", args=[pack.pk], request=self.context["request"])
+
+
+@extend_schema(
+    summary="A big room's board packs, newest first: where each has got to",
+    description="For the room's coaches and its organisation's QI leads, as on its page.",
+    responses=responses({200: page_of(BoardPackSerializer, "BoardPack")}, 403),
+    tags=["rooms"],
+)
+@api_view(["GET"])
+def board_pack_list(request, room_id: int):
+    room, access = get_big_room_for_user(request.user, room_id)
+    if not BoardPack.may_make(access):
+        raise PermissionDenied("Only the room's coaches and its organisation's QI leads")
+    packs = room.board_packs.select_related("requested_by").order_by("-created_at", "-pk")
+    return paginated(request, packs, BoardPackSerializer)
+
+
+# --- The learning library ------------------------------------------------------------------
+
+
+class PackageSerializer(serializers.ModelSerializer):
+    summary = serializers.CharField(help_text="What the room learnt")
+
+    class Meta:
+        model = ChangePackage
+        fields = ["id", "title", "summary", "organisation", "pathway", "specialty", "status",
+                  "featured", "curator_note", "room_id", "published_at"]  # fmt: skip
+
+
+class PackageDetailSerializer(PackageSerializer):
+    content = serializers.JSONField(
+        help_text="What was published: themes, aims, drivers, change ideas with their PDSA "
+        "ramps, measure definitions and before-and-after charts"
+    )
+
+    class Meta(PackageSerializer.Meta):
+        fields = [*PackageSerializer.Meta.fields, "content"]
+
+
+class LibraryFilter(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Words the package mentions")  # fmt: skip
+    specialty = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+@extend_schema(
+    summary="The learning library: change packages, featured first, then newest",
+    description="Every signed-in person reads it; withdrawn packages only academy admins.",
+    parameters=[LibraryFilter],
+    responses=responses({200: page_of(PackageSerializer, "Package")}, 400),
+    tags=["library"],
+)
+@api_view(["GET"])
+def package_list(request):
+    query = LibraryFilter(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    packages = ChangePackage.objects.defer("content")
+    if not request.user.is_academy_admin:
+        packages = packages.filter(status=ChangePackage.Status.PUBLISHED)
+    found = library.search(packages, **query.validated_data)
+    return paginated(
+        request, found.order_by("-featured", "-published_at", "-pk"), PackageSerializer
+    )
+
+
+@extend_schema(
+    summary="A change package, with what it published",
+    responses=responses({200: PackageDetailSerializer}),
+    tags=["library"],
+)
+@api_view(["GET"])
+def package_detail(request, package_id: int):
+    package = get_package_for_user(request.user, package_id)
+    return Response(PackageDetailSerializer(package).data)

@@ -25,6 +25,8 @@ TAG_TITLES = {
     "measures": "Measures and data points",
     "pathways": "Care pathways and episode files",
     "dashboard": "Dashboards",
+    "library": "Learning library",
+    "audit": "Audit log",
 }
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 STATUS_WORDS = {

@@ -423,6 +423,9 @@ SPECTACULAR_SETTINGS = {
         "RoomStatus": "bigrooms.models.BigRoom.Status",
         "PDSAStatus": "bigrooms.models.PDSA.Status",
         "EpisodeUploadStatus": "pathways.models.EpisodeUpload.Status",
+        "BoardPackStatus": "bigrooms.models.BoardPack.Status",
+        "PackageStatus": "bigrooms.models.ChangePackage.Status",
+        "AuditOutcome": "fca.models.AuditEvent.Outcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -95,6 +95,7 @@ urlpatterns = [
     path("api/v1/", include("measures.api_urls")),
     path("api/v1/", include("pathways.api_urls")),
     path("api/v1/", include("bigrooms.api_urls")),
+    path("api/v1/", include("fca.api_urls")),
     # The schema answers 401 to callers without credentials; its docs pages, for people in
     # a browser, send them to sign in. The reference is our own page, made from the schema;
     # Swagger UI stays for trying requests out (its markup is not ours to make accessible).

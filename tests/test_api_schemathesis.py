@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bigrooms.models import PDSA
+from bigrooms.models import PDSA, ChangePackage
 from fca.models import OrganisationMembership
 from fca.tokens import create_token
 from fca.wsgi import application
@@ -71,6 +71,14 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
     room.themes.create(title="Delays at the front door")
     room.specific_aims.create(what="Seen within 14 hours", measure=cast.measure, target=80,
                               target_on=date(2027, 3, 31))  # fmt: skip
+    room.five_vs.create(value="Fewer delays", created_by=cast.alice)
+    room.stakeholders.create(name="Ward 7 sister")
+    room.photos.create(caption="Process map", image=ContentFile(b"\x89PNG", name="map.png"))
+    room.multivotes.create(votes_each=3)
+    room.board_packs.create(requested_by=cast.alice, status="ready", progress=100,
+                            file=ContentFile(b"%PDF", name="pack.pdf"))  # fmt: skip
+    package = ChangePackage.objects.create(room=room, title="Hips home sooner",
+                                           summary="Earlier review", organisation="North")  # fmt: skip
     upload = pathway.uploads.create(
         filename="episodes.csv", status="checked", report={"rows": 2, "valid": 2},
         file=ContentFile(b"episode_id\n", name="episodes.csv"),
@@ -80,6 +88,7 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
         "room_id": room.pk, "session_id": session.pk, "action_id": action.pk,
         "pdsa_id": pdsa.pk, "measure_id": cast.measure.pk, "pathway_id": pathway.pk,
         "episode_upload_id": upload.pk, "org_id": cast.north.pk, "task_id": task.pk,
+        "package_id": package.pk,
     }  # fmt: skip
     return {"ids": ids, "headers": {"Authorization": f"Bearer {token}"}}
 
