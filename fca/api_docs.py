@@ -27,6 +27,7 @@ TAG_TITLES = {
     "dashboard": "Dashboards",
     "library": "Learning library",
     "audit": "Audit log",
+    "academy": "The academy",
 }
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 STATUS_WORDS = {

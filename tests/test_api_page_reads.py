@@ -15,6 +15,7 @@ from django.utils import timezone
 from bigrooms import services
 from bigrooms.models import BoardPack, ChangePackage
 from fca import audit
+from fca.models import Coach, Cohort
 from fca.tokens import create_token
 
 
@@ -212,6 +213,63 @@ def test_the_audit_log_does_not_exist_for_people_who_read_no_log(cast, events):
     refused = _get(cast.bob, "api_audit_event_list")
     assert refused.status_code == 404
     assert refused.json() == {"detail": "No such page"}
+
+
+# --- The academy ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cohort(cast):
+    cohort = Cohort.objects.create(name="Cohort 9", academy="North", starts_on=date(2026, 1, 5),
+                                   ends_on=date(2026, 6, 30))  # fmt: skip
+    Cohort.objects.create(name="Cohort 10", academy="North", starts_on=date(2026, 9, 7))
+    alice = Coach.objects.create(cohort=cohort, user=cast.alice, organisation=cast.north,
+                                 kind="clinical")  # fmt: skip
+    Coach.objects.create(cohort=cohort, user=cast.charlie, organisation=cast.south,
+                         kind="independent", status="paused", status_reason="Parental leave")  # fmt: skip
+    day = cohort.days.create(held_on=date(2026, 2, 2), title="Flow and the big room")
+    day.present.add(alice)
+    cast.room.sessions.create(held_on=timezone.localdate() - timedelta(days=3))
+    return cohort
+
+
+def test_an_academy_admin_reads_the_cohorts_and_a_cohorts_coaches_days_and_rooms(cast, cohort):
+    listed = _get(cast.ada, "api_cohort_list").json()["results"]
+    assert [(c["name"], c["coaches"]) for c in listed] == [("Cohort 10", 0), ("Cohort 9", 2)]
+
+    body = _get(cast.ada, "api_cohort_detail", cohort.pk).json()
+
+    assert body["days"] == [{"id": cohort.days.get().pk, "held_on": "2026-02-02",
+                             "title": "Flow and the big room", "present": 1}]  # fmt: skip
+    alice, charlie = body["enrolled"]
+    assert (alice["name"], alice["shown_status"], alice["rooms"]) == (
+        "Alice Adams", "Coaching (logged in the app)",
+        [{"id": cast.room.pk, "name": "Hip fracture big room"}],
+    )  # fmt: skip
+    assert (charlie["organisation"], charlie["shown_status"]) == (
+        "South Community Health", "Paused: Parental leave",
+    )  # fmt: skip
+
+
+def test_an_academy_admin_reads_the_programmes_figures_for_a_scope_it_names(cast, cohort):
+    whole = _get(cast.ada, "api_programme_figures").json()
+    assert whole["scope"] == "The whole academy"
+    assert len(whole["quarters"]) == 8
+    assert whole["quarters"][-1]["sessions"] == 1
+    mine = _get(cast.ada, "api_programme_figures", query=f"?scope=cohort-{cohort.pk}").json()
+    assert mine["scope"] == "Cohort 9"
+    assert mine["quarters"][-1]["coaching"] == 1
+    missing = _get(cast.ada, "api_programme_figures", query="?scope=cohort-999999")
+    assert missing.status_code == 400
+    assert missing.json() == {"scope": ["No cohort or organisation is cohort-999999."]}
+
+
+def test_the_academy_does_not_exist_for_anyone_else(cast, cohort):
+    for name, args in (("api_cohort_list", []), ("api_cohort_detail", [cohort.pk]),
+                       ("api_programme_figures", [])):  # fmt: skip
+        refused = _get(cast.quinn, name, *args)
+        assert refused.status_code == 404, name
+        assert refused.json() == {"detail": "No such page"}
 
 
 def test_a_feed_token_reads_none_of_these(cast, packages):

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bigrooms.models import PDSA, ChangePackage
-from fca.models import OrganisationMembership
+from fca.models import Cohort, OrganisationMembership
 from fca.tokens import create_token
 from fca.wsgi import application
 from measures.models import Measure
@@ -77,6 +77,7 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
     room.multivotes.create(votes_each=3)
     room.board_packs.create(requested_by=cast.alice, status="ready", progress=100,
                             file=ContentFile(b"%PDF", name="pack.pdf"))  # fmt: skip
+    cohort = Cohort.objects.create(name="Cohort 9", academy="North", starts_on=date(2026, 1, 5))
     package = ChangePackage.objects.create(room=room, title="Hips home sooner",
                                            summary="Earlier review", organisation="North")  # fmt: skip
     upload = pathway.uploads.create(
@@ -88,7 +89,7 @@ def seeded(cast, settings, wsgi_in_the_test_transaction):
         "room_id": room.pk, "session_id": session.pk, "action_id": action.pk,
         "pdsa_id": pdsa.pk, "measure_id": cast.measure.pk, "pathway_id": pathway.pk,
         "episode_upload_id": upload.pk, "org_id": cast.north.pk, "task_id": task.pk,
-        "package_id": package.pk,
+        "package_id": package.pk, "cohort_id": cohort.pk,
     }  # fmt: skip
     return {"ids": ids, "headers": {"Authorization": f"Bearer {token}"}}
 
