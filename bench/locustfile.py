@@ -13,11 +13,12 @@ Origin header for the CSRF check. Redirects are not followed by the client: each
 checks the 3xx it expects and fetches the next page itself, so every HTTP request the
 server answers is one request in the figures.
 
-Think times are short (0.2 to 0.8 s between a person's requests, 0.5 s on average) so
-that 50 simulated users can ask for over 100 requests a second: the benchmark asks how
-many requests the server can answer, not how a real week's traffic is spread. Real people
-pause far longer, so 50 simulated users stand for a few hundred real ones. A feed waits 1
-to 3 s between batches (each batch also costs the Celery worker a chart recompute).
+Think times are short: a person's requests within one round (one task) follow each other
+at once, and they pause 0.2 to 0.8 s between rounds (``wait_time`` comes between tasks).
+So 50 simulated users keep the server saturated: the benchmark asks how many requests the
+server can answer, not how a real week's traffic is spread. Real people pause far longer,
+so 50 simulated users stand for a few hundred real ones. A feed waits 1 to 3 s between
+batches (each batch also costs the Celery worker a chart recompute).
 """
 
 import itertools
