@@ -88,19 +88,51 @@ def parse_date(text: str) -> date:
 
 def swappable_example(texts) -> str | None:
     """A date among ``texts`` written in numbers whose day and month could be swapped
-    (03/04/2026), when no date among them settles which comes first (none has a first
-    number over 12, as 13/04/2026 would): then a file written month first would be read
-    wrongly without a word. None when a date settles it or none could be swapped."""
-    example = None
-    for text in texts:
-        m = _DAY_FIRST.match(" ".join(str(text).strip().lower().split()))
-        if not m:
-            continue
-        if int(m[1]) > 12:
-            return None
-        if example is None and m[1].lstrip("0") != m[2].lstrip("0"):
-            example = str(text).strip()
-    return example
+    (03/04/2026: both 12 or under, and not the same), when no date among them settles
+    which comes first (none has a first number over 12, as 13/04/2026 would): then a
+    file written month first would be read wrongly without a word. None when a date
+    settles it or none could be swapped."""
+    watch = DayFirstWatch()
+    watch.see(str(text) for text in texts)
+    return watch.example
+
+
+class DayFirstWatch:
+    """``swappable_example`` for texts seen a block at a time, as a large file streams
+    by: ``example`` answers for everything seen so far. A block is searched by one regular
+    expression over its texts joined, not text by text, so a million times cost little;
+    once a date has settled it, nothing more is read."""
+
+    # _DAY_FIRST, matched against a whole text (each follows a NUL, and a NUL or the end
+    # follows it) that may have spaces around it and any run of them between date and
+    # time, as the text collapsed would. Starting with a NUL lets the search skip ahead.
+    _TEXTS = re.compile(
+        r"\x00\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](?:\d{2}|\d{4})(?:\s+[\d:]+)?\s*(?=\x00|\Z)"
+    )
+
+    def __init__(self):
+        self.example: str | None = None
+        self.settled = False  # a first number over 12: day first, whatever comes after
+
+    def see(self, texts) -> None:
+        """Texts in the order they come (a file's rows, each row's time columns in turn)."""
+        if self.settled:
+            return
+        texts = list(texts)
+        joined = "\x00" + "\x00".join(texts)
+        if joined.count("\x00") != len(texts):  # a text holding the separator itself
+            for text in texts:
+                self._search("\x00" + text.replace("\x00", "\x01"))  # never part of a date
+        else:
+            self._search(joined)
+
+    def _search(self, joined: str) -> None:
+        for m in self._TEXTS.finditer(joined):
+            if int(m[1]) > 12:
+                self.settled, self.example = True, None
+                return
+            if self.example is None and int(m[1]) != int(m[2]) <= 12:
+                self.example = m[0][1:].strip()
 
 
 def week_start(day: date) -> date:

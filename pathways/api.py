@@ -20,7 +20,7 @@ from fca.api_schema import page_of, paginated, responses
 from fca.numbers import sizes_apart
 from measures.api import MeasureSerializer
 from measures.models import Measure
-from pathways import services
+from pathways import episodes, services
 from pathways.models import EpisodeUpload, Pathway, Step
 
 
@@ -49,11 +49,17 @@ class UploadSerializer(serializers.ModelSerializer):
         source="report.problem_count", default=None, allow_null=True
     )
     problems = serializers.ListField(source="report.problems", default=list)
+    date_warning = serializers.SerializerMethodField()
 
     class Meta:
         model = EpisodeUpload
         fields = ["id", "url", "filename", "status", "reason", "rows", "valid", "problem_count",
-                  "problems", "added", "updated", "created_at"]  # fmt: skip
+                  "problems", "date_warning", "added", "updated", "created_at"]  # fmt: skip
+
+    def get_date_warning(self, upload) -> str | None:
+        """Set when every time was written day first and none says whether the file was
+        really written month first (no day over 12): check before trusting the months."""
+        return episodes.swapped_warning((upload.report or {}).get("swappable_time")) or None
 
     def get_url(self, upload) -> str:
         return reverse("api_episode_upload", args=[upload.pk], request=self.context["request"])

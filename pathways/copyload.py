@@ -54,13 +54,14 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
+from itertools import chain, islice
 from operator import itemgetter, methodcaller
 from pathlib import Path
 
 import numpy as np
 from django.db import IntegrityError, connection, transaction
 
+from fca.dates import DayFirstWatch
 from pathways import episodes
 from pathways.models import MAX_STEPS
 
@@ -215,6 +216,8 @@ class _Stream:
         self.blanks: list[int] = []  # for each blank row skipped, the rows staged before it
         self.other_digits: list[int] = []  # ords
         self.ids = array("q")  # hash(episode_id), by ord - 1
+        # As episodes.check_rows watches times written day first: row by row, in order.
+        self.day_first = DayFirstWatch()
         self.padding = [""] * width
 
     def write(self, raw: list[list[str]]) -> None:
@@ -254,6 +257,9 @@ class _Stream:
             self.ids.extend(map(hash, map(itemgetter(self.id_position), rows)))
         if self.utc:
             self.utc = all(_utc_only(list(map(itemgetter(p), rows))) for p in self.times)
+        if not self.utc and not self.day_first.settled:
+            by_row = zip(*(map(itemgetter(p), rows) for p in self.times), strict=True)
+            self.day_first.see(chain.from_iterable(by_row))
         self.copy.write(text)
         self.copy.write("\n")
         self.staged += len(rows)
@@ -338,15 +344,14 @@ def _stage(cursor, path: Path, filename: str, step_codes: Sequence[str]) -> _Sta
                 raise episodes.Refused(EMPTY_FILE)
             columns = episodes.read_header(header, step_codes, report)
             width = len(header)
-            times = [columns.index[name] for name in episodes.TIME_COLUMNS
-                     if name in columns.index] + list(columns.steps.values())  # fmt: skip
+            times = episodes.time_positions(columns)
             stream = _stage_typed(cursor, handle, width, columns, times)
             typed = stream is not None
         except csv.Error as error:
             raise episodes.Refused(UNREADABLE.format(error)) from None
     if not typed:
         stream = _stage_text(cursor, path, encoding, width, columns, times)
-    report.rows = stream.staged
+    report.rows, report.day_first = stream.staged, stream.day_first
     if stream.other_digits:
         cursor.execute(f"UPDATE {STAGING} SET u = true WHERE ord = ANY(%s)",
                        [stream.other_digits])  # fmt: skip

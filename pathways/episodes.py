@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fca.dates import DayFirstWatch, format_date, parse_date
 from fca.identifiers import IDENTIFYING_HEADING, is_nhs_number
 from fca.numbers import sizes_apart
 from fca.spreadsheets import FORMULA, is_formula
@@ -86,6 +87,8 @@ class Report:
     ignored_columns: list[str] = field(default_factory=list)
     bad_lines: set[int] = field(default_factory=set)
     missing_required: bool = False  # no row can be loaded at all
+    # Times written day first whose day and month could be swapped, none settling which.
+    day_first: DayFirstWatch = field(default_factory=DayFirstWatch)
 
     def add(self, line: int, column: str, message: str) -> None:
         self.problem_count += 1
@@ -105,6 +108,7 @@ class Report:
             "problem_count": self.problem_count, "columns": self.columns,
             "ignored_columns": self.ignored_columns,
             "problems": [[p.line, p.column, p.message] for p in self.problems],
+            "swappable_time": None if self.missing_required else self.day_first.example,
         }  # fmt: skip
 
 
@@ -350,6 +354,29 @@ def read_header(header: Sequence[str], step_codes: Sequence[str], report: Report
     return Columns(index, steps)
 
 
+def time_positions(columns: Columns) -> list[int]:
+    """Where the time columns are, in the order a row's times are read."""
+    return [columns.index[name] for name in TIME_COLUMNS if name in columns.index] + list(
+        columns.steps.values()
+    )
+
+
+def swapped_warning(example: str | None) -> str:
+    """Words for the person when a file's times could have been written month first and
+    nothing in them says which (Report.day_first); "" otherwise."""
+    if not example:
+        return ""
+    read = parse_date(example)
+    swapped = date(read.year, read.day, read.month)
+    return (
+        f"Check the times: each was read day first, as the UK writes them, so “{example}” "
+        f"is {format_date(read)}. If the file was written month first (as systems set up "
+        f"for the US write dates), that time is {format_date(swapped)}, and every episode "
+        "would be loaded in the wrong month: then discard the file, and send the times in "
+        "ISO 8601, as 2026-03-01T14:30."
+    )
+
+
 def check_rows(
     path: Path,
     filename: str,
@@ -372,6 +399,7 @@ def check_rows(
         raise Refused("The file is empty")
     columns = read_header(header, step_codes, report)
     watch = _IdentifierWatch(len(header))
+    times = time_positions(columns)
     records: list[Record] = []
     first_line: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
@@ -383,6 +411,7 @@ def check_rows(
         watch.see(row)
         if missing_required:
             continue
+        report.day_first.see(row[p] if p < len(row) else "" for p in times)
         record = _record(line, row, columns, report, now, workbook=encoding == "xlsx")
         if record is None:
             continue

@@ -14,7 +14,7 @@ from fca import audit
 from fca.access import get_episode_upload_for_user, get_pathway_for_user, get_step_for_user
 from fca.models import OrganisationMembership
 from fca.views import feed_tokens_page
-from pathways import services
+from pathways import episodes, services
 from pathways.forms import EpisodeFileForm, PathwayForm, PathwaySettingsForm, StepForm
 from pathways.models import MAX_STEPS
 
@@ -184,7 +184,9 @@ def episode_upload(request: HttpRequest, episode_upload_id: int) -> HttpResponse
     """Where an upload has got to; while it is being checked or loaded the page refreshes
     its status by itself (htmx), and works as a plain page without JavaScript."""
     upload, pathway = _upload_for(request, episode_upload_id)
-    context = {"upload": upload, "pathway": pathway, "report": upload.report}
+    report = upload.report or {}
+    context = {"upload": upload, "pathway": pathway, "report": report,
+               "date_warning": episodes.swapped_warning(report.get("swappable_time"))}  # fmt: skip
     template = "pathways/_upload_status.html" if request.htmx else "pathways/upload.html"
     return render(request, template, context)
 

@@ -50,6 +50,20 @@ def test_a_feed_sends_a_file_that_is_checked_and_loaded(
     assert (body["status"], body["rows"], body["valid"], body["added"]) == ("loaded", 1, 1, 1)
     assert Episode.objects.get().episode_id == "A1"
     assert EpisodeUpload.objects.get().via_api
+    assert body["date_warning"] is None  # ISO 8601 times: nothing to question
+
+
+def test_a_file_whose_times_could_be_month_first_is_loaded_with_the_question(
+    cast, pathways, django_capture_on_commit_callbacks
+):
+    ours, _ = pathways
+    client = _feed(cast, pathway=ours)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _send(client, ours, "episode_id,arrived_at\nA1,04/07/2026 09:30\n", load="all")
+    body = client.get(response.json()["url"]).json()
+    assert body["status"] == "loaded"
+    assert body["date_warning"].startswith("Check the times: each was read day first")
+    assert "“04/07/2026 09:30” is 4 Jul 2026" in body["date_warning"]
 
 
 def test_a_file_with_problems_waits_for_a_person_even_when_load_was_asked(

@@ -78,6 +78,16 @@ CASES = {
         "A5,29/03/2026 01:30,,,\n"
         "A6,2026-07-02T10:00,,,Home\n"
     ),
+    # The first time that could be month first is the first row's departure (row by row,
+    # not column by column); one with a day over 12 settles it.
+    "day first, none over 12": HEADER
+    + (
+        "A1,05/05/2026 10:00,06/07/2026 10:00,,\n"
+        "A2,02/03/2026 10:00,,\t03/04/2026   11:00 ,\n"
+        '"A3","1/2/26 10:00",,,\n'
+    ),
+    "day first, settled": HEADER
+    + "A1,05/05/2026 10:00,06/07/2026 10:00,,\nA2,02/03/2026 10:00,,13/04/2026 11:00,\n",
     "twice": HEADER + "A1,2026-07-01T09:30,,,\nA2,2026-07-01T10:30,,,\nA1,2026-07-01T11:30,,,\n",
     "three times, and two interleaved": HEADER
     + (

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import Workbook
 
-from pathways.episodes import Refused, TimeProblem, check_rows, parse_time
+from fca.dates import DayFirstWatch
+from pathways.episodes import Refused, TimeProblem, check_rows, parse_time, swapped_warning
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HEADER = "episode_id,arrived_at,departed_at,theatre,destination\n"
@@ -73,6 +74,54 @@ def test_times_are_read_as_iso_or_day_first_in_london(text, instant):
 def test_a_time_that_cannot_be_read_or_did_not_happen_says_why(text, message):
     with pytest.raises(TimeProblem, match=message):
         parse_time(text, now=NOW)
+
+
+def test_times_that_could_be_month_first_are_questioned_with_one_read_both_ways(tmp_path):
+    report, records = _check(tmp_path, HEADER + (
+        "A1,05/05/2026 10:00,06/07/2026 10:00,,\n"  # 05/05 reads the same either way
+        "A2,02/03/2026 10:00,,,\n"
+    ))  # fmt: skip
+    assert len(records) == 2  # questioned, not refused
+    example = report.as_dict()["swappable_time"]
+    assert example == "06/07/2026 10:00"  # the first in the file, row by row
+    words = swapped_warning(example)
+    assert "“06/07/2026 10:00” is 6 Jul 2026" in words
+    assert "that time is 7 Jun 2026" in words
+    assert "ISO 8601" in words
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "A1,02/03/2026 10:00,,13/03/2026 10:00,\n",  # a day over 12 settles it
+        "A1,2026-03-02T10:00,2026-03-04 10:00,,\n",  # ISO 8601
+        "A1,06/06/2026 10:00,,,\nA2,1/01/2026 09:00,,,\n",  # the same read either way
+        "A1,03/13/2026 10:00,,,\n",  # no month 13: a problem of its row, not a swap
+    ],
+)
+def test_times_that_settle_it_or_cannot_swap_are_not_questioned(tmp_path, rows):
+    report, _ = _check(tmp_path, HEADER + rows)
+    assert report.as_dict()["swappable_time"] is None
+    assert swapped_warning(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("texts", "example"),
+    [
+        (
+            ["", "05/05/2026 10:00", " 06/07/2026\t 10:00 ", "02/03/2026 10:00"],
+            "06/07/2026\t 10:00",
+        ),
+        (["02/03/2026 10:00", "2026-03-02T10:00", "12/11/2026 09:00", "13/11/2026 09:00"], None),
+        (["03/04/2026\x0014:30", "03/04/2026 14:30 and", "05/04/2026 08:00"], "05/04/2026 08:00"),
+    ],
+)
+def test_the_watch_reads_a_file_a_block_at_a_time_as_it_would_read_it_whole(texts, example):
+    for size in (1, 2, len(texts)):
+        watch = DayFirstWatch()
+        for start in range(0, len(texts), size):
+            watch.see(texts[start : start + size])
+        assert watch.example == example, size
 
 
 def test_every_bad_row_is_named_by_line_and_column_and_the_good_ones_are_kept(tmp_path):

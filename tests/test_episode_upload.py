@@ -101,6 +101,22 @@ def test_a_file_with_problems_lists_them_and_loads_only_the_valid_rows_if_chosen
     assert sorted(Episode.objects.values_list("episode_id", flat=True)) == ["A1", "A2"]
 
 
+def test_times_that_could_be_month_first_are_questioned_before_and_after_loading(
+    client, send, django_capture_on_commit_callbacks
+):
+    upload = send(GOOD)  # 01/07/2026 10:00, and no day over 12
+    page = client.get(reverse("episode_upload", args=[upload.pk])).content.decode()
+    assert "Day or month first?" in page
+    assert "“01/07/2026 10:00” is 1 Jul 2026" in page and "that time is 7 Jan 2026" in page
+    upload = _load(client, upload, django_capture_on_commit_callbacks)
+    assert upload.status == "loaded"  # a question, not a refusal
+    page = client.get(reverse("episode_upload", args=[upload.pk])).content.decode()
+    assert "Day or month first?" in page
+    settled = send(GOOD + "A3,13/07/2026 10:00,,,\n")
+    page = client.get(reverse("episode_upload", args=[settled.pk])).content.decode()
+    assert "Day or month first?" not in page
+
+
 def test_a_refused_file_says_why_and_is_deleted(client, send):
     upload = send("episode_id,arrived_at,NHS number\nA1,2026-07-01T09:30,9434765919\n")
     upload.refresh_from_db()
