@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
+from fca import sealing
+
 
 class OrganisationQuerySet(models.QuerySet):
     def readable_by(self, user) -> "OrganisationQuerySet":
@@ -414,7 +416,8 @@ class TwoFactorDevice(models.Model):
     throttle wrong codes as django-axes throttles wrong passwords."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
-    secret = models.CharField(max_length=64)  # base32, as authenticator apps take it
+    # The key (base32, as authenticator apps take it), sealed: see fca/sealing.py.
+    sealed_secret = models.TextField()
     confirmed_at = models.DateTimeField(default=timezone.now)
     last_step = models.BigIntegerField(default=0)  # 30-second steps since the epoch
     failures = models.PositiveSmallIntegerField(default=0)
@@ -422,6 +425,15 @@ class TwoFactorDevice(models.Model):
 
     def __str__(self) -> str:
         return f"Two-factor sign-in of {self.user}"
+
+    @property
+    def secret(self) -> str:
+        """The key, unsealed (sealing.Unreadable when sealed under a key now gone)."""
+        return sealing.unseal(self.sealed_secret)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.sealed_secret = sealing.seal(value)
 
 
 class RecoveryCode(models.Model):

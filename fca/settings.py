@@ -72,6 +72,9 @@ if PRODUCTION:
 else:
     SECRET_KEY = SECRET_KEY or "django-insecure-local-development-key-not-for-production-use"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+# Earlier keys, while a new SECRET_KEY rolls out: sessions, reset links and sealed
+# two-factor keys made under them still work. Separated by spaces (a key may hold commas).
+SECRET_KEY_FALLBACKS = env_str("FCA_SECRET_KEY_FALLBACKS").split()
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [

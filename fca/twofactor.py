@@ -9,6 +9,7 @@ by single sign-on are not asked: their provider checks a second factor.
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import struct
@@ -20,8 +21,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fca import audit
+from fca import audit, sealing
 from fca.models import AuditEvent, OrganisationMembership, RecoveryCode, TwoFactorDevice, User
+
+logger = logging.getLogger(__name__)
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -170,7 +173,8 @@ def check(*, user: User, code: str, request=None) -> Outcome:
             return Outcome.LOCKED
         outcome = Outcome.WRONG
         if re.fullmatch(r"\d{6}", typed):
-            step = matching_step(device.secret, typed)
+            key = _key(device)
+            step = matching_step(key, typed) if key is not None else None
             if step is not None and step > device.last_step:
                 device.last_step = step
                 outcome = Outcome.OK
@@ -180,14 +184,18 @@ def check(*, user: User, code: str, request=None) -> Outcome:
             user=user, code_hash=_hash(typed), used_at=None
         ).update(used_at=now):
             outcome = Outcome.RECOVERY
+        changed = ["last_step", "failures", "locked_until"]
         if outcome in (Outcome.OK, Outcome.RECOVERY):
             device.failures, device.locked_until = 0, None
+            if outcome is Outcome.OK and (fresh := sealing.resealed(device.sealed_secret)):
+                device.sealed_secret = fresh  # sealed under an earlier SECRET_KEY
+                changed.append("sealed_secret")
         else:
             device.failures += 1
             if device.failures >= settings.AXES_FAILURE_LIMIT:
                 device.failures, device.locked_until = 0, now + settings.AXES_COOLOFF_TIME
                 outcome = Outcome.LOCKED
-        device.save(update_fields=["last_step", "failures", "locked_until"])
+        device.save(update_fields=changed)
     if outcome is Outcome.RECOVERY:
         audit.record("two_factor.recovery_used", request=request, actor=user, target=user,
                      left=recovery_codes_left(user))  # fmt: skip
@@ -195,6 +203,21 @@ def check(*, user: User, code: str, request=None) -> Outcome:
         audit.record("two_factor.failed", request=request, actor=user, target=user,
                      outcome=AuditEvent.Outcome.FAILURE, reason=outcome.value)  # fmt: skip
     return outcome
+
+
+def _key(device: TwoFactorDevice) -> str | None:
+    """The device's key; None (no code matches) for one sealed under a SECRET_KEY this
+    server no longer has, which the log reports: an academy admin resets the person's
+    two-factor sign-in (their recovery codes still work)."""
+    try:
+        return device.secret
+    except sealing.Unreadable:
+        logger.error(
+            "The two-factor key of user %s was sealed under a SECRET_KEY that is neither "
+            "SECRET_KEY nor in FCA_SECRET_KEY_FALLBACKS: reset their two-factor sign-in",
+            device.user_id,
+        )
+        return None
 
 
 def recovery_codes_left(user: User) -> int:
@@ -236,9 +259,9 @@ def demo_device(user: User) -> TwoFactorDevice:
     """Give someone the demo's known key (the demo's QI leads and admin, the tests' cast);
     someone who has it already keeps it as it is."""
     device, _ = TwoFactorDevice.objects.get_or_create(user=user, defaults={"secret": DEMO_SECRET})
-    if device.secret != DEMO_SECRET:
+    if _key(device) != DEMO_SECRET:  # another key, or one sealed under an earlier SECRET_KEY
         device.secret, device.last_step = DEMO_SECRET, 0
-        device.save(update_fields=["secret", "last_step"])
+        device.save(update_fields=["sealed_secret", "last_step"])
     return device
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fca import twofactor
+from fca import sealing, twofactor
 from fca.access import require_academy_admin
 from fca.middleware import signed_out_because, start_session
 from fca.models import User
@@ -155,13 +155,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     user, data = pending if pending else (request.user, None)
     if twofactor.device_for(user) is not None:
         return redirect("two_factor_code" if data else "two_factor_account")
-    stored = request.session.get(NEW_SECRET) or {}
-    if stored.get("user") != user.pk:  # a key of its own for each person
-        stored = request.session[NEW_SECRET] = {"user": user.pk, "secret": twofactor.new_secret()}
+    secret = _new_secret(request, user)
     form = SetUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         done, codes = twofactor.set_up(
-            user=user, secret=stored["secret"], code=form.cleaned_data["code"], request=request
+            user=user, secret=secret, code=form.cleaned_data["code"], request=request
         )
         if done:
             request.session.pop(NEW_SECRET, None)
@@ -171,13 +169,27 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             return _show_codes(request, codes, next_url=next_url, new=True)
         form.add_error("code", "The code is not right. Check the key in your app and enter "
                                "the 6-digit code it shows now")  # fmt: skip
-    uri = twofactor.provisioning_uri(secret=stored["secret"], email=user.email)
+    uri = twofactor.provisioning_uri(secret=secret, email=user.email)
     context = {
         "form": form, "person": user, "signing_in": bool(data), "required": twofactor.required_for(user),
         "qr": qr_svg(uri, scale=4, title="QR code to add FCA big rooms to an authenticator app"),
-        "secret": twofactor.grouped(stored["secret"]),
+        "secret": twofactor.grouped(secret),
     }  # fmt: skip
     return render(request, "registration/two_factor_setup.html", context, status=_status(form))
+
+
+def _new_secret(request: HttpRequest, user) -> str:
+    """The key being set up, kept in the session (sealed, as a device's is) until a code
+    confirms it: a key of its own for each person, and a new one if the old cannot open."""
+    stored = request.session.get(NEW_SECRET) or {}
+    if stored.get("user") == user.pk:
+        try:
+            return sealing.unseal(stored["sealed"])
+        except (KeyError, sealing.Unreadable):
+            pass
+    secret = twofactor.new_secret()
+    request.session[NEW_SECRET] = {"user": user.pk, "sealed": sealing.seal(secret)}
+    return secret
 
 
 def _show_codes(request, codes: list[str], *, next_url: str, new: bool) -> HttpResponse:

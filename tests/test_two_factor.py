@@ -461,8 +461,8 @@ def test_the_demo_gives_its_qi_leads_and_admin_the_known_key(db):
 
     out = StringIO()
     call_command("load_demo", stdout=out)
-    keyed = set(TwoFactorDevice.objects.filter(secret=twofactor.DEMO_SECRET).values_list(
-        "user__email", flat=True))  # fmt: skip
+    devices = TwoFactorDevice.objects.select_related("user")
+    keyed = {device.user.email for device in devices if device.secret == twofactor.DEMO_SECRET}
     assert keyed == {
         "qilead@bhr.demo.nhs.uk",
         "qilead@leeds.demo.nhs.uk",
@@ -476,3 +476,83 @@ def test_the_demo_gives_its_qi_leads_and_admin_the_known_key(db):
         twofactor.demo_code(),
         twofactor.demo_code(when=time.time() - 30),
     }
+
+
+# --- Keys sealed at rest ------------------------------------------------------------------
+
+OLD_KEY, NEW_KEY = "old-" + "k" * 60, "new-" + "n" * 60
+
+
+def test_a_key_is_sealed_at_rest_in_the_database_and_while_being_set_up(client, cast, settings):
+    client.force_login(cast.bob)
+    page = client.get(reverse("two_factor_setup")).content.decode()
+    secret = _secret_on(page)
+    stored = client.session.load()
+    assert secret not in str(stored)  # the session row holds it sealed
+    client.post(
+        reverse("two_factor_setup"), {"code": twofactor.code_at(secret, twofactor.step_at())}
+    )
+    sealed = TwoFactorDevice.objects.values_list("sealed_secret", flat=True).get(user=cast.bob)
+    assert secret not in sealed and len(sealed) > 100
+    assert TwoFactorDevice.objects.get(user=cast.bob).secret == secret
+
+
+def test_a_key_sealed_under_an_earlier_secret_key_opens_and_is_sealed_again(cast, settings):
+    settings.SECRET_KEY = OLD_KEY
+    device = twofactor.demo_device(cast.quinn)
+    under_old = device.sealed_secret
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [OLD_KEY]
+    code = twofactor.demo_code(after_step=device.last_step)
+    assert twofactor.check(user=cast.quinn, code=code) is twofactor.Outcome.OK
+    device.refresh_from_db()
+    assert device.sealed_secret != under_old
+    settings.SECRET_KEY_FALLBACKS = []  # the old key can go now
+    assert device.secret == twofactor.DEMO_SECRET
+
+
+def test_a_key_sealed_under_a_key_now_gone_matches_no_code_and_says_why_in_the_log(
+    cast, settings, caplog
+):
+    settings.SECRET_KEY = OLD_KEY
+    twofactor.demo_device(cast.quinn)
+    settings.SECRET_KEY = NEW_KEY
+    code = twofactor.demo_code()
+    assert twofactor.check(user=cast.quinn, code=code) is twofactor.Outcome.WRONG
+    assert "reset their two-factor sign-in" in caplog.text
+    # The recovery codes still let them in, to set up their app again.
+    settings.SECRET_KEY = OLD_KEY
+    codes = twofactor.regenerate_recovery_codes(user=cast.quinn)
+    settings.SECRET_KEY = NEW_KEY
+    assert twofactor.check(user=cast.quinn, code=codes[0]) is twofactor.Outcome.RECOVERY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_seals_the_keys_stored_before_it_and_unseals_them_reversed():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, sealed = (
+        [("fca", "0008_token_uses_now_in_the_audit_log")],
+        [("fca", "0009_two_factor_secrets_sealed")],
+    )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps
+        user = old.get_model("fca", "User").objects.create(email="old@north.nhs.uk", password="!")
+        old.get_model("fca", "TwoFactorDevice").objects.create(user=user, secret="JBSWY3DPEHPK3PXP")
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(sealed)
+        device = TwoFactorDevice.objects.get(user_id=user.pk)
+        assert "JBSWY3DPEHPK3PXP" not in device.sealed_secret
+        assert device.secret == "JBSWY3DPEHPK3PXP"
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        plain = executor.loader.project_state(before).apps.get_model("fca", "TwoFactorDevice")
+        assert plain.objects.get(user_id=user.pk).secret == "JBSWY3DPEHPK3PXP"
+    finally:  # the schema as every other test expects it
+        MigrationExecutor(connection).migrate(
+            MigrationExecutor(connection).loader.graph.leaf_nodes()
+        )
