@@ -68,6 +68,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=52)
     parser.add_argument("--sessions", type=int, default=26)
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy sample")
+    parser.add_argument(
+        "--floor",
+        metavar="PATH",
+        help="instead of the mix: every user a coach asking for this one page again and "
+        "again (/glossary/, say), to measure what the stack costs under the pages",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
         "--reuse-db",
@@ -267,11 +273,13 @@ class Bench:
             [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "-u", str(a.users), "-r", str(a.spawn_rate), "-t", a.duration,
              "--host", self.base, "--csv", str(self.work / "stats"), "--only-summary",
-             "--stop-timeout", "5", "--exit-code-on-error", "0"],
+             "--stop-timeout", "5", "--exit-code-on-error", "0",
+             *(["FloorCoach"] if a.floor else [])],
             env=self.env | {
                 "LOAD_ACCOUNTS": str(self.accounts),
                 "LOAD_LOG": str(self.work / "requests.log"),
                 "LOAD_MIX": ",".join(map(str, mix(a.users))),
+                "LOAD_FLOOR": a.floor or "",
             },
         )  # fmt: skip
         started = time.monotonic()
@@ -341,6 +349,11 @@ class Bench:
             print("\n  the steady state alone (after the last sign-in):", end="")
             self.report_cpu(cpu, seconds, stats["cores"], steady_count)
         report_profile(self.work / "profile.txt")
+        if self.args.floor:
+            print(f"\nfloor ({self.args.floor} alone, not the goal's mix): {whole['rps']:.1f} "
+                  f"req/s, p50 {whole['p50']:.0f} ms, p95 {whole['p95']:.0f} ms, "
+                  f"{whole['errors']} errors")  # fmt: skip
+            return
         verdict = whole["rps"] >= GOAL_RPS and whole["p95"] < GOAL_P95_MS and not whole["errors"]
         print(
             f"\ngoal: ≥ {GOAL_RPS} req/s, p95 < {GOAL_P95_MS} ms, no errors → "

@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 import pyotp
 from loadforms import NOTES, form_on, session_fields
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, between, constant, events, task
 
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text(encoding="utf-8"))
 # How many of each: coaches, QI leads, feeds (load_bench.py's mix(): 30, 15, 5 of 50).
@@ -217,6 +217,21 @@ class QILead(Person):
         self.get(measures + "?page=2", "measures summary")
         self.get(f"/rooms/{random.choice(org['rooms'])}/", "room page")
         self.get(f"/measures/{random.choice(org['measures'])}/", "measure chart")
+
+
+class FloorCoach(Person):
+    """``load_bench.py --floor PATH``: a coach asking for one page again and again, with no
+    pause, so the figures say what the stack itself (gunicorn, middleware, session, the
+    base template) costs a request under the pages. Never in the mix: it exists only when
+    LOAD_FLOOR is set, and then the runner names it alone."""
+
+    abstract = not os.environ.get("LOAD_FLOOR")
+    kind = "coaches"
+    wait_time = constant(0)
+
+    @task
+    def again(self):
+        self.get(os.environ["LOAD_FLOOR"], "floor: " + os.environ["LOAD_FLOOR"])
 
 
 class Feed(FastHttpUser):

@@ -13,7 +13,8 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -97,14 +98,14 @@ def suggest_roles(room: BigRoom) -> dict[str, int | None]:
     (never before counts as longest ago), one role per person while people remain."""
     people = [m.user_id for m in team(room)]
     last_held: dict[tuple[str, int], date] = {}
-    # The room's own key is loaded too: the related manager reads it on every row, and
-    # deferred it would cost a query a session.
-    held = room.sessions.only("room_id", "held_on", *[f"{r}_id" for r in SESSION_ROLES])
-    for session in held:
-        for role in SESSION_ROLES:
-            holder = getattr(session, f"{role}_id")
+    # Plain rows, newest first, not sessions: a room with years of them stays quick.
+    held = room.sessions.order_by("-held_on").values_list(
+        "held_on", *[f"{r}_id" for r in SESSION_ROLES]
+    )
+    for held_on, *holders in held:
+        for role, holder in zip(SESSION_ROLES, holders, strict=True):
             if holder is not None and (role, holder) not in last_held:
-                last_held[(role, holder)] = session.held_on  # sessions come newest first
+                last_held[(role, holder)] = held_on
     chosen: dict[str, int | None] = {}
     for role in SESSION_ROLES:
         free = [p for p in people if p not in chosen.values()] or people
@@ -240,7 +241,7 @@ def record_session(*, room: BigRoom, record: SessionRecord, by) -> Session:
             ParkingItem(room=room, raised_in=session, text=text[:300])
             for text in record.parking_new
         )
-        refresh_session_measures(room=room)
+        refresh_session_measures(room=room, week_of=session.held_on)
     return session
 
 
@@ -361,17 +362,31 @@ SESSION_MEASURES = {
 }
 
 
-def refresh_session_measures(*, room: BigRoom) -> None:
+def refresh_session_measures(*, room: BigRoom, week_of: date | None = None) -> None:
     """Attendance and mean evaluation per week become measures of the room, charted like
-    any other: rebuilt from all the room's sessions, created on first use."""
+    any other, created on first use: every week worked out from the room's sessions, or
+    only the week of ``week_of`` (a session saved or scored changes its own week alone)."""
     from measures.models import Measure
     from measures.services import replace_data_points
 
     weeks: dict[date, dict] = {}
-    sessions = room.sessions.annotate(
-        people=Count("attendances", distinct=True), score_sum=Sum("evaluations__score"),
-        score_count=Count("evaluations"),
-    ).order_by("held_on")  # fmt: skip
+    sessions = room.sessions.all()
+    only = None
+    if week_of is not None:
+        only = [week_of - timedelta(days=week_of.weekday())]
+        sessions = sessions.filter(held_on__gte=only[0], held_on__lt=only[0] + timedelta(days=7))
+
+    # Each count in a subquery of its own: joining attendances and scores together would
+    # count each score once per person there.
+    def per_session(model, total):
+        rows = model.objects.filter(session=OuterRef("pk")).order_by().values("session")
+        return Coalesce(Subquery(rows.annotate(total=total).values("total")), 0)
+
+    sessions = sessions.annotate(
+        people=per_session(Attendance, Count("pk")),
+        score_sum=per_session(Evaluation, Sum("score")),
+        score_count=per_session(Evaluation, Count("pk")),
+    ).order_by("held_on")
     for session in sessions:
         week = session.held_on - timedelta(days=session.held_on.weekday())
         entry = weeks.setdefault(week, {"people": 0, "sessions": 0, "sum": 0, "count": 0})
@@ -380,16 +395,19 @@ def refresh_session_measures(*, room: BigRoom) -> None:
         entry["sum"] += session.score_sum or 0
         entry["count"] += session.score_count
     for source, defaults in SESSION_MEASURES.items():
-        measure, _ = Measure.objects.get_or_create(
+        measure, created = Measure.objects.get_or_create(
             room=room,
             source=source,
             defaults={**defaults, "frequency": "weekly", "improvement": "increase"},
         )
+        if created and only is not None:  # its first week: the earlier ones are owed too
+            refresh_session_measures(room=room)
+            return
         if source == "session_attendance":
             values = {week: e["people"] / e["sessions"] for week, e in weeks.items()}
         else:
             values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
-        replace_data_points(measure=measure, values=values)
+        replace_data_points(measure=measure, values=values, periods=only)
 
 
 def send_missed_session_reminders(*, today: date | None = None) -> int:
@@ -566,7 +584,7 @@ def add_score(*, session: Session, score: int, comment: str = "") -> Evaluation:
         evaluation = Evaluation.objects.create(
             session=session, score=score, comment=comment.strip()
         )
-        refresh_session_measures(room=session.room)
+        refresh_session_measures(room=session.room, week_of=session.held_on)
     return evaluation
 
 

@@ -645,14 +645,19 @@ def delete_old_uploads(*, older_than=timedelta(days=1)) -> int:
     return deleted
 
 
-def replace_data_points(*, measure: Measure, values: dict[date, float]) -> bool:
-    """Make a derived measure's points exactly these (period → value), from its source.
-    Returns whether anything changed; the chart is redrawn only then."""
+def replace_data_points(*, measure: Measure, values: dict[date, float], periods=None) -> bool:
+    """Make a derived measure's points exactly these (period → value), from its source;
+    with ``periods``, only the points of those periods (``values`` holds no other), the
+    rest kept as they are. Returns whether anything changed; the chart is redrawn only
+    then."""
     with transaction.atomic():
-        current = dict(measure.points.values_list("period", "value"))
+        existing = measure.points.all()
+        if periods is not None:
+            existing = existing.filter(period__in=list(periods))
+        current = dict(existing.values_list("period", "value"))
         if current == values:
             return False
-        measure.points.exclude(period__in=list(values)).delete()
+        existing.exclude(period__in=list(values)).delete()
         DataPoint.objects.bulk_create(
             [DataPoint(measure=measure, period=p, value=v) for p, v in values.items()],
             update_conflicts=True,

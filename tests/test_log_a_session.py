@@ -394,3 +394,37 @@ def test_a_half_filled_action_is_pointed_out_not_dropped(coach, cast):
 def test_a_score_in_superscript_is_not_a_score():
     with pytest.raises(ValueError, match="is not a score"):
         parse_scores("7 ²")
+
+
+def test_a_session_saved_or_scored_reworks_its_week_as_a_full_rebuild_would(cast):
+    from bigrooms.services import (
+        SessionRecord,
+        add_score,
+        record_session,
+        refresh_session_measures,
+    )
+
+    room, bob, dana = cast.room, cast.bob.pk, cast.dana.pk
+    logged = [
+        (date(2026, 1, 5), {bob: "in_room"}, [7]),
+        (date(2026, 1, 7), {bob: "in_room", dana: "online"}, [9, 5]),
+        (date(2026, 1, 14), {dana: "in_room"}, []),
+    ]
+    sessions = [
+        record_session(room=room, by=cast.alice,
+                       record=SessionRecord(held_on=day, attendance=there, scores=scores))
+        for day, there, scores in logged
+    ]  # fmt: skip
+    add_score(session=sessions[0], score=10)
+
+    def points():
+        measures = room.measures.filter(source__startswith="session_").order_by("source")
+        return {m.source: dict(m.points.values_list("period", "value")) for m in measures}
+
+    saved = points()
+    assert saved == {
+        "session_attendance": {date(2026, 1, 5): 1.5, date(2026, 1, 12): 1.0},
+        "session_evaluation": {date(2026, 1, 5): 7.75},
+    }
+    refresh_session_measures(room=room)
+    assert points() == saved
