@@ -831,8 +831,10 @@ class MultivoteSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RankedThemeSerializer(many=True))
     def get_ranking(self, vote):
-        """So far while it is open; as it was on the day it closed, after."""
-        return RankedThemeSerializer(services.tally(vote), many=True).data
+        """So far while it is open; as it was on the day it closed, after (a vote closed
+        before ranks were kept is ranked by its order, as its page does)."""
+        ranked = [{"rank": n, **row} for n, row in enumerate(services.tally(vote), start=1)]
+        return RankedThemeSerializer(ranked, many=True).data
 
 
 @extend_schema(

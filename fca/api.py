@@ -15,6 +15,12 @@ from fca.api_schema import page_of, paginated, responses
 from fca.models import AuditEvent, Coach, Cohort, Organisation
 
 
+def _given(request) -> dict:
+    """The query's filters that have a value: one left empty filters nothing, as on the
+    page whose form it mirrors."""
+    return {key: value for key, value in request.query_params.items() if value != ""}
+
+
 class AuditEventSerializer(serializers.ModelSerializer):
     who = serializers.CharField(source="actor_email", help_text="Email, or empty for the system")
     organisation = serializers.CharField(source="organisation.name", default=None, allow_null=True)
@@ -62,7 +68,7 @@ def audit_event_list(request):
     organisations = audit.organisations_for(request.user)
     if organisations == []:
         raise NotFound("No such page")
-    query = AuditFilter(data=request.query_params)
+    query = AuditFilter(data=_given(request))
     query.is_valid(raise_exception=True)
     filters = dict(query.validated_data)
     if "organisation" in filters:
@@ -193,7 +199,7 @@ class ProgrammeFilter(serializers.Serializer):
 @api_view(["GET"])
 def programme_figures(request):
     require_academy_admin(request.user)
-    query = ProgrammeFilter(data=request.query_params)
+    query = ProgrammeFilter(data=_given(request))
     query.is_valid(raise_exception=True)
     key = query.validated_data.get("scope", "")
     scope = programme.scope_for(key)

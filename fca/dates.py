@@ -122,6 +122,8 @@ class DayFirstWatch:
         joined = "\x00" + "\x00".join(texts)
         if joined.count("\x00") != len(texts):  # a text holding the separator itself
             for text in texts:
+                if self.settled:
+                    break
                 self._search("\x00" + text.replace("\x00", "\x01"))  # never part of a date
         else:
             self._search(joined)
@@ -131,7 +133,8 @@ class DayFirstWatch:
             if int(m[1]) > 12:
                 self.settled, self.example = True, None
                 return
-            if self.example is None and int(m[1]) != int(m[2]) <= 12:
+            day, month = int(m[1]), int(m[2])
+            if self.example is None and day != month and 1 <= day <= 12 and 1 <= month <= 12:
                 self.example = m[0][1:].strip()
 
 

@@ -366,8 +366,11 @@ def swapped_warning(example: str | None) -> str:
     nothing in them says which (Report.day_first); "" otherwise."""
     if not example:
         return ""
-    read = parse_date(example)
-    swapped = date(read.year, read.day, read.month)
+    try:
+        read = parse_date(example)
+        swapped = date(read.year, read.day, read.month)
+    except ValueError:  # a report kept from before a rule changed: no question to put
+        return ""
     return (
         f"Check the times: each was read day first, as the UK writes them, so “{example}” "
         f"is {format_date(read)}. If the file was written month first (as systems set up "

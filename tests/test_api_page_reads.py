@@ -92,6 +92,16 @@ def test_multivotes_show_the_open_ones_tally_so_far_and_a_closed_ones_kept_resul
     assert len(queries) <= 14
 
 
+def test_a_multivote_closed_before_ranks_were_kept_is_ranked_by_its_order(cast):
+    kept = [{"theme_id": 1, "title": "Front door", "votes": 4, "voters": 2},
+            {"theme_id": 2, "title": "Weekend cover", "votes": 1, "voters": 1}]  # fmt: skip
+    cast.room.multivotes.create(votes_each=3, closed_on=date(2025, 6, 2), result=kept)
+    body = _get(cast.bob, "api_multivote_list", cast.room.pk).json()
+    assert [(r["rank"], r["title"]) for r in body["results"][0]["ranking"]] == [
+        (1, "Front door"), (2, "Weekend cover"),
+    ]  # fmt: skip
+
+
 # --- Board packs ---------------------------------------------------------------------------
 
 
@@ -194,6 +204,13 @@ def test_the_audit_log_filters_as_its_page_does(cast, events):
     south = _get(cast.ada, "api_audit_event_list", query=f"?organisation={cast.south.pk}")
     assert events["south"].pk in [e["id"] for e in south.json()["results"]]
     assert events["north"].pk not in [e["id"] for e in south.json()["results"]]
+
+
+def test_an_empty_filter_filters_nothing_as_on_the_page(cast, events, cohort):
+    empty = "?organisation=&group=&outcome=&person=&since=&until="
+    assert _get(cast.quinn, "api_audit_event_list", query=empty).status_code == 200
+    whole = _get(cast.ada, "api_programme_figures", query="?scope=").json()
+    assert whole["scope"] == "The whole academy"
 
 
 def test_the_audit_log_refuses_bad_filters_naming_the_field_and_value(cast, events):

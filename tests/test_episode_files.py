@@ -97,6 +97,7 @@ def test_times_that_could_be_month_first_are_questioned_with_one_read_both_ways(
         "A1,2026-03-02T10:00,2026-03-04 10:00,,\n",  # ISO 8601
         "A1,06/06/2026 10:00,,,\nA2,1/01/2026 09:00,,,\n",  # the same read either way
         "A1,03/13/2026 10:00,,,\n",  # no month 13: a problem of its row, not a swap
+        "A1,00/05/2026 10:00,,05/00/2026 11:00,\n",  # no day or month 0: the same
     ],
 )
 def test_times_that_settle_it_or_cannot_swap_are_not_questioned(tmp_path, rows):
@@ -114,6 +115,7 @@ def test_times_that_settle_it_or_cannot_swap_are_not_questioned(tmp_path, rows):
         ),
         (["02/03/2026 10:00", "2026-03-02T10:00", "12/11/2026 09:00", "13/11/2026 09:00"], None),
         (["03/04/2026\x0014:30", "03/04/2026 14:30 and", "05/04/2026 08:00"], "05/04/2026 08:00"),
+        (["13/05/2026 09:00", "a\x00b", "03/05/2026 11:00"], None),
     ],
 )
 def test_the_watch_reads_a_file_a_block_at_a_time_as_it_would_read_it_whole(texts, example):
