@@ -369,11 +369,32 @@ def refresh_session_measures(*, room: BigRoom, week_of: date | None = None) -> N
     from measures.models import Measure
     from measures.services import replace_data_points
 
-    weeks: dict[date, dict] = {}
+    only = None if week_of is None else [week_of - timedelta(days=week_of.weekday())]
+    with transaction.atomic():
+        # One room at a time: two sessions of one week saved at once each count the other.
+        BigRoom.objects.select_for_update().filter(pk=room.pk).exists()
+        weeks = _session_weeks(room, only)
+        for source, defaults in SESSION_MEASURES.items():
+            measure, created = Measure.objects.get_or_create(
+                room=room,
+                source=source,
+                defaults={**defaults, "frequency": "weekly", "improvement": "increase"},
+            )
+            if created and only is not None:  # its first week: the earlier ones are owed too
+                refresh_session_measures(room=room)
+                return
+            if source == "session_attendance":
+                values = {week: e["people"] / e["sessions"] for week, e in weeks.items()}
+            else:
+                values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
+            replace_data_points(measure=measure, values=values, periods=only)
+
+
+def _session_weeks(room: BigRoom, only: list[date] | None) -> dict[date, dict]:
+    """Each week's sessions, people there (guests too) and scores: every week, or only
+    the week starting on only[0]."""
     sessions = room.sessions.all()
-    only = None
-    if week_of is not None:
-        only = [week_of - timedelta(days=week_of.weekday())]
+    if only is not None:
         sessions = sessions.filter(held_on__gte=only[0], held_on__lt=only[0] + timedelta(days=7))
 
     # Each count in a subquery of its own: joining attendances and scores together would
@@ -382,32 +403,19 @@ def refresh_session_measures(*, room: BigRoom, week_of: date | None = None) -> N
         rows = model.objects.filter(session=OuterRef("pk")).order_by().values("session")
         return Coalesce(Subquery(rows.annotate(total=total).values("total")), 0)
 
-    sessions = sessions.annotate(
+    weeks: dict[date, dict] = {}
+    for session in sessions.annotate(
         people=per_session(Attendance, Count("pk")),
         score_sum=per_session(Evaluation, Sum("score")),
         score_count=per_session(Evaluation, Count("pk")),
-    ).order_by("held_on")
-    for session in sessions:
+    ).order_by("held_on"):
         week = session.held_on - timedelta(days=session.held_on.weekday())
         entry = weeks.setdefault(week, {"people": 0, "sessions": 0, "sum": 0, "count": 0})
         entry["people"] += session.people + session.guests
         entry["sessions"] += 1
-        entry["sum"] += session.score_sum or 0
+        entry["sum"] += session.score_sum
         entry["count"] += session.score_count
-    for source, defaults in SESSION_MEASURES.items():
-        measure, created = Measure.objects.get_or_create(
-            room=room,
-            source=source,
-            defaults={**defaults, "frequency": "weekly", "improvement": "increase"},
-        )
-        if created and only is not None:  # its first week: the earlier ones are owed too
-            refresh_session_measures(room=room)
-            return
-        if source == "session_attendance":
-            values = {week: e["people"] / e["sessions"] for week, e in weeks.items()}
-        else:
-            values = {week: e["sum"] / e["count"] for week, e in weeks.items() if e["count"]}
-        replace_data_points(measure=measure, values=values, periods=only)
+    return weeks
 
 
 def send_missed_session_reminders(*, today: date | None = None) -> int:
