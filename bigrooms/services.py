@@ -372,7 +372,9 @@ def refresh_session_measures(*, room: BigRoom, week_of: date | None = None) -> N
     only = None if week_of is None else [week_of - timedelta(days=week_of.weekday())]
     with transaction.atomic():
         # One room at a time: two sessions of one week saved at once each count the other.
-        BigRoom.objects.select_for_update().filter(pk=room.pk).exists()
+        # NO KEY UPDATE, not FOR UPDATE: other writes' foreign-key checks on the room (their
+        # KEY SHARE locks, at commit) need not wait for this one.
+        BigRoom.objects.select_for_update(no_key=True).filter(pk=room.pk).exists()
         weeks = _session_weeks(room, only)
         for source, defaults in SESSION_MEASURES.items():
             measure, created = Measure.objects.get_or_create(

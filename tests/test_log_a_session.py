@@ -468,3 +468,50 @@ def test_the_migration_recounts_evaluation_means_counted_once_per_person_there()
         MigrationExecutor(connection).migrate(
             MigrationExecutor(connection).loader.graph.leaf_nodes()
         )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_sessions_of_one_week_saved_at_once_each_count_the_other(cast, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from bigrooms import services
+
+    room, bob, dana = cast.room, cast.bob.pk, cast.dana.pk
+    services.record_session(room=room, by=cast.alice, record=services.SessionRecord(
+        held_on=date(2026, 1, 5), attendance={bob: "in_room"}))  # fmt: skip
+    # Both saves have stored their session before either works its week out.
+    both_stored = threading.Barrier(2, timeout=10)
+    refresh = services.refresh_session_measures
+
+    def after_both(**kwargs):
+        both_stored.wait()
+        refresh(**kwargs)
+
+    monkeypatch.setattr(services, "refresh_session_measures", after_both)
+    failures = []
+
+    def save(day, there):
+        try:
+            services.record_session(room=room, by=cast.alice,
+                                    record=services.SessionRecord(held_on=day, attendance=there))  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - a deadlock is the failure looked for
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=save, args=(date(2026, 1, 13), {bob: "in_room"})),
+        threading.Thread(target=save, args=(date(2026, 1, 15), {bob: "in_room", dana: "online"})),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    attendance = room.measures.get(source="session_attendance")
+    assert dict(attendance.points.values_list("period", "value")) == {
+        date(2026, 1, 5): 1.0, date(2026, 1, 12): 1.5,
+    }  # fmt: skip
