@@ -48,6 +48,20 @@ class AuditFilter(serializers.Serializer):
     since = serializers.DateField(required=False, help_text="From this day (UTC)")
     until = serializers.DateField(required=False, help_text="To this day (UTC)")
 
+    def validate_organisation(self, wanted: int) -> Organisation:
+        """One of the organisations whose log the person reads (context: those, or None
+        for every one)."""
+        readable = self.context["organisations"]
+        if readable is None:
+            found = Organisation.objects.filter(pk=wanted).first()
+        else:
+            found = next((o for o in readable if o.pk == wanted), None)
+        if found is None:
+            raise serializers.ValidationError(
+                f"{wanted} is not an organisation whose log you read."
+            )
+        return found
+
     def validate(self, data):
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
@@ -68,19 +82,10 @@ def audit_event_list(request):
     organisations = audit.organisations_for(request.user)
     if organisations == []:
         raise NotFound("No such page")
-    query = AuditFilter(data=_given(request))
+    query = AuditFilter(data=_given(request), context={"organisations": organisations})
     query.is_valid(raise_exception=True)
-    filters = dict(query.validated_data)
-    if "organisation" in filters:
-        wanted = filters["organisation"]
-        readable = organisations is None or any(o.pk == wanted for o in organisations)
-        found = Organisation.objects.filter(pk=wanted).first() if readable else None
-        if found is None:
-            raise serializers.ValidationError(
-                {"organisation": [f"{wanted} is not an organisation whose log you read."]}
-            )
-        filters["organisation"] = found
-    return paginated(request, audit.events_for(request.user, **filters), AuditEventSerializer)
+    events = audit.events_for(request.user, **query.validated_data)
+    return paginated(request, events, AuditEventSerializer)
 
 
 # --- The academy: cohorts, coaches, taught days, the programme's figures (its admins) -----

@@ -344,3 +344,19 @@ def web(browser, live_server):
     yield accessible
     context.close()
     accessible.assert_every_page_checked()
+
+
+@pytest.fixture
+def migrate_to(transactional_db):
+    """Move the test database to some migrations (a list of (app, name)) and back to the
+    latest after the test, whatever happens in it; returns the apps as they were then."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    def to(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

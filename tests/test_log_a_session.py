@@ -430,44 +430,32 @@ def test_a_session_saved_or_scored_reworks_its_week_as_a_full_rebuild_would(cast
     assert points() == saved
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_recounts_evaluation_means_counted_once_per_person_there():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+def test_the_migration_recounts_evaluation_means_counted_once_per_person_there(migrate_to):
+    from measures.models import Measure
 
-    before = [("bigrooms", "0013_learning_library"), ("measures", "0012_chart_icon_columns")]
-    after = [("bigrooms", "0014_evaluation_means_recounted")]
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(before)
-        apps = executor.loader.project_state(before).apps
-        host = apps.get_model("fca", "Organisation").objects.create(name="North")
-        room = apps.get_model("bigrooms", "BigRoom").objects.create(name="Hips", host=host)
-        people = [apps.get_model("fca", "User").objects.create(email=f"p{n}@north.nhs.uk")
-                  for n in range(2)]  # fmt: skip
-        Session = apps.get_model("bigrooms", "Session")
-        one = Session.objects.create(room=room, held_on=date(2026, 1, 5))
-        two = Session.objects.create(room=room, held_on=date(2026, 1, 7))
-        for person in people:
-            two.attendances.create(user=person)
-        one.evaluations.create(score=6)
-        two.evaluations.create(score=9)
-        measure = apps.get_model("measures", "Measure").objects.create(
-            room=room, source="session_evaluation", name="Meeting evaluation", frequency="weekly"
-        )
-        measure.points.create(period=date(2026, 1, 5), value=8.0)  # 6 once, 9 twice: wrong
+    apps = migrate_to([("bigrooms", "0013_learning_library"),
+                       ("measures", "0012_chart_icon_columns")])  # fmt: skip
+    host = apps.get_model("fca", "Organisation").objects.create(name="North")
+    room = apps.get_model("bigrooms", "BigRoom").objects.create(name="Hips", host=host)
+    people = [apps.get_model("fca", "User").objects.create(email=f"p{n}@north.nhs.uk")
+              for n in range(2)]  # fmt: skip
+    Session = apps.get_model("bigrooms", "Session")
+    one = Session.objects.create(room=room, held_on=date(2026, 1, 5))
+    two = Session.objects.create(room=room, held_on=date(2026, 1, 7))
+    for person in people:
+        two.attendances.create(user=person)
+    one.evaluations.create(score=6)
+    two.evaluations.create(score=9)
+    measure = apps.get_model("measures", "Measure").objects.create(
+        room=room, source="session_evaluation", name="Meeting evaluation", frequency="weekly"
+    )
+    measure.points.create(period=date(2026, 1, 5), value=8.0)  # 6 once, 9 twice: wrong
 
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
-        from measures.models import Measure
+    migrate_to([("bigrooms", "0014_evaluation_means_recounted")])
 
-        fixed = Measure.objects.get(pk=measure.pk)
-        assert fixed.points.get().value == 7.5
-        assert fixed.data_version == measure.data_version + 1
-    finally:  # the schema as every other test expects it
-        MigrationExecutor(connection).migrate(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
-        )
+    fixed = Measure.objects.get(pk=measure.pk)
+    assert fixed.points.get().value == 7.5
+    assert fixed.data_version == measure.data_version + 1
 
 
 @pytest.mark.postgres_only

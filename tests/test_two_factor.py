@@ -526,33 +526,16 @@ def test_a_key_sealed_under_a_key_now_gone_matches_no_code_and_says_why_in_the_l
     assert twofactor.check(user=cast.quinn, code=codes[0]) is twofactor.Outcome.RECOVERY
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_seals_the_keys_stored_before_it_and_unseals_them_reversed():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+def test_the_migration_seals_the_keys_stored_before_it_and_unseals_them_reversed(migrate_to):
+    before = [("fca", "0008_token_uses_now_in_the_audit_log")]
+    old = migrate_to(before)
+    user = old.get_model("fca", "User").objects.create(email="old@north.nhs.uk", password="!")
+    old.get_model("fca", "TwoFactorDevice").objects.create(user=user, secret="JBSWY3DPEHPK3PXP")
 
-    before, sealed = (
-        [("fca", "0008_token_uses_now_in_the_audit_log")],
-        [("fca", "0009_two_factor_secrets_sealed")],
-    )
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(before)
-        old = executor.loader.project_state(before).apps
-        user = old.get_model("fca", "User").objects.create(email="old@north.nhs.uk", password="!")
-        old.get_model("fca", "TwoFactorDevice").objects.create(user=user, secret="JBSWY3DPEHPK3PXP")
+    migrate_to([("fca", "0009_two_factor_secrets_sealed")])
+    device = TwoFactorDevice.objects.get(user_id=user.pk)
+    assert "JBSWY3DPEHPK3PXP" not in device.sealed_secret
+    assert device.secret == "JBSWY3DPEHPK3PXP"
 
-        executor = MigrationExecutor(connection)
-        executor.migrate(sealed)
-        device = TwoFactorDevice.objects.get(user_id=user.pk)
-        assert "JBSWY3DPEHPK3PXP" not in device.sealed_secret
-        assert device.secret == "JBSWY3DPEHPK3PXP"
-
-        executor = MigrationExecutor(connection)
-        executor.migrate(before)
-        plain = executor.loader.project_state(before).apps.get_model("fca", "TwoFactorDevice")
-        assert plain.objects.get(user_id=user.pk).secret == "JBSWY3DPEHPK3PXP"
-    finally:  # the schema as every other test expects it
-        MigrationExecutor(connection).migrate(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
-        )
+    plain = migrate_to(before).get_model("fca", "TwoFactorDevice")
+    assert plain.objects.get(user_id=user.pk).secret == "JBSWY3DPEHPK3PXP"
